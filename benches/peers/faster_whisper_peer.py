@@ -1,0 +1,82 @@
+"""faster-whisper peer for `skriva-bench wer`: transcribes every clip of a job with one compute
+type and writes per-clip text and wall time (model load excluded) plus the peak RSS as JSON.
+
+Usage: python faster_whisper_peer.py JOB.json RESULT.json   (the harness writes JOB.json)
+"""
+
+import json
+import os
+import resource
+import sys
+import time
+
+# The model is a local CTranslate2 folder: never contact the Hugging Face hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import faster_whisper  # noqa: E402
+from faster_whisper import WhisperModel  # noqa: E402
+
+
+def peak_rss_mb():
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def transcribe(model, path, job):
+    started = time.perf_counter()
+    segments, info = model.transcribe(
+        path,
+        language=job["language"],
+        beam_size=job["beam_size"],
+        best_of=job["best_of"],
+        temperature=job["temperatures"],
+        condition_on_previous_text=True,
+        vad_filter=True,
+        word_timestamps=job["word_timestamps"],
+    )
+    # `segments` is lazy: decoding happens while it is consumed.
+    text = " ".join(s.text.strip() for s in segments if s.text.strip())
+    return text, time.perf_counter() - started, info.duration
+
+
+def main():
+    job_path, result_path = sys.argv[1], sys.argv[2]
+    with open(job_path, encoding="utf-8") as f:
+        job = json.load(f)
+    load_started = time.perf_counter()
+    model = WhisperModel(
+        job["model_dir"],
+        device="cpu",
+        compute_type=job["compute_type"],
+        cpu_threads=job["threads"],
+        local_files_only=True,
+    )
+    load_s = time.perf_counter() - load_started
+    clips = job["clips"]
+    if job.get("warmup") and clips:
+        transcribe(model, clips[0]["path"], job)
+    results = []
+    for n, clip in enumerate(clips, 1):
+        text, seconds, duration = transcribe(model, clip["path"], job)
+        print(
+            f"[faster-whisper {job['compute_type']}] {n}/{len(clips)} {clip['id']}: "
+            f"{seconds:.2f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        results.append(
+            {"id": clip["id"], "text": text, "seconds": seconds, "duration_s": duration}
+        )
+    out = {
+        "faster_whisper_version": faster_whisper.__version__,
+        "compute_type": job["compute_type"],
+        "load_s": load_s,
+        "peak_rss_mb": peak_rss_mb(),
+        "clips": results,
+    }
+    with open(result_path, "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+//! `skriva-bench`: Skriva's benchmarks as subcommands. `wer` measures WER/CER, real-time factor
+//! and peak memory of Skriva and of faster-whisper (same weights, same clips, same run); later
+//! `structure` (journal structuring accuracy) and `latency` (live streaming) go beside it.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use skriva_bench::corpus::Corpus;
+use skriva_bench::host::{peak_rss_mb, Host};
+use skriva_bench::peer::{PeerClip, PeerEnv, PeerJob};
+use skriva_bench::report::{ClipResult, Report, Settings, SystemResult};
+use skriva_bench::skriva;
+use skriva_engine::model::{skriva_home, ModelStore};
+use skriva_engine::recognize::{available_threads, DecodeOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "skriva-bench", version, about = "Skriva's benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Word/character error rate, speed and memory of Skriva and faster-whisper on a corpus.
+    Wer(WerArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Peer {
+    FasterWhisper,
+    None,
+}
+
+#[derive(Debug, clap::Args)]
+struct WerArgs {
+    /// Corpus TSV: a Skriva manifest (`path`, `reference`) or a Common Voice TSV (`path`,
+    /// `sentence`).
+    #[arg(long)]
+    corpus: PathBuf,
+    /// whisper.cpp ggml model [default: the verified default model in the model store].
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Silero VAD ggml model [default: the verified VAD model in the model store].
+    #[arg(long)]
+    vad_model: Option<PathBuf>,
+    /// CTranslate2 folder of the same weights, for faster-whisper [default: the store's].
+    #[arg(long)]
+    ct2_dir: Option<PathBuf>,
+    /// CPU threads for both systems [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Beam width for both systems (1 = greedy).
+    #[arg(long, default_value_t = 1)]
+    beam_size: usize,
+    /// Spoken language.
+    #[arg(long, default_value = "sv")]
+    language: String,
+    /// The peer measured beside Skriva.
+    #[arg(long, value_enum, default_value = "faster-whisper")]
+    peer: Peer,
+    /// faster-whisper compute types, each run separately.
+    #[arg(
+        long = "compute-type",
+        value_delimiter = ',',
+        default_value = "int8,float32"
+    )]
+    compute_types: Vec<String>,
+    /// Ask faster-whisper for word timestamps too (Skriva always computes token timestamps).
+    #[arg(long)]
+    peer_word_timestamps: bool,
+    /// The peer's virtual environment [default: $SKRIVA_HOME/bench-venv].
+    #[arg(long)]
+    venv: Option<PathBuf>,
+    /// Python used to create the venv.
+    #[arg(long, default_value = "python3")]
+    python: String,
+    /// Where the JSON and Markdown results go.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
+    out: PathBuf,
+    /// Only the first N clips.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Add a per-clip table to the Markdown output.
+    #[arg(long)]
+    per_clip: bool,
+    /// Skip the untimed warm-up transcription of the first clip.
+    #[arg(long)]
+    no_warmup: bool,
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,skriva_engine=warn,whisper_rs=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Wer(args) => wer(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr().lock(), "error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn wer(args: &WerArgs) -> Result<()> {
+    let mut corpus = Corpus::load(&args.corpus)?;
+    if let Some(n) = args.limit {
+        corpus.truncate(n.max(1));
+    }
+    corpus.check_audio()?;
+    let store = ModelStore::default_location();
+    let model = match &args.model {
+        Some(p) => p.clone(),
+        None => store.verified_default_model()?,
+    };
+    let vad_model = match &args.vad_model {
+        Some(p) => p.clone(),
+        None => store.verified_vad_model()?,
+    };
+    let ct2_dir = match args.peer {
+        Peer::None => None,
+        Peer::FasterWhisper => {
+            let dir = args.ct2_dir.clone().unwrap_or_else(|| store.ct2_dir());
+            if !dir.join("model.bin").is_file() {
+                bail!(
+                    "{} is not a CTranslate2 model folder (no model.bin); pass --ct2-dir, \
+                     or --peer none",
+                    dir.display()
+                );
+            }
+            Some(absolute(&dir)?)
+        }
+    };
+    let threads = match args.threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => available_threads(),
+    };
+    let beam_size = args.beam_size.max(1);
+    let options = DecodeOptions {
+        language: args.language.clone(),
+        beam_size,
+        ..DecodeOptions::default()
+    };
+    let settings = Settings {
+        model: model.clone(),
+        vad_model: vad_model.clone(),
+        ct2_dir: ct2_dir.clone(),
+        language: args.language.clone(),
+        beam_size,
+        best_of: skriva::best_of(beam_size),
+        temperatures: skriva::temperature_schedule(options.temperature_increment),
+        threads,
+        warmup: !args.no_warmup,
+    };
+    // Set up the peer before measuring anything, so a failing install fails fast.
+    let peer_env = match args.peer {
+        Peer::None => None,
+        Peer::FasterWhisper => {
+            let venv = args
+                .venv
+                .clone()
+                .unwrap_or_else(|| skriva_home().join("bench-venv"));
+            Some(PeerEnv::ensure(&venv, &args.python)?)
+        }
+    };
+
+    let mut report = Report::new(args.corpus.clone(), Host::detect(), settings.clone());
+    tracing::info!(
+        clips = corpus.clips.len(),
+        threads,
+        beam_size,
+        "running Skriva"
+    );
+    let config = skriva::recognizer_config(&model, &vad_model, threads);
+    let mut skriva_result = skriva::run(&config, &options, &corpus.clips, settings.warmup)?;
+    skriva_result.peak_mb = peak_rss_mb();
+    report.push(skriva_result);
+
+    // Sequentially after Skriva: the two never compete for the cores.
+    if let (Some(env), Some(ct2_dir)) = (&peer_env, &ct2_dir) {
+        let clips = corpus
+            .clips
+            .iter()
+            .map(|c| {
+                Ok(PeerClip {
+                    id: c.id.clone(),
+                    path: absolute(&c.audio)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for compute_type in &args.compute_types {
+            tracing::info!(%compute_type, "running faster-whisper");
+            let job = PeerJob {
+                model_dir: ct2_dir.clone(),
+                compute_type: compute_type.clone(),
+                threads,
+                language: args.language.clone(),
+                beam_size,
+                best_of: settings.best_of,
+                temperatures: settings.temperatures.clone(),
+                word_timestamps: args.peer_word_timestamps,
+                warmup: settings.warmup,
+                clips: clips.clone(),
+            };
+            let out = env.run(&job)?;
+            let label = format!("faster-whisper {compute_type}");
+            let skriva_clips = report.skriva().map(|s| s.clips.clone()).unwrap_or_default();
+            let mut results = Vec::with_capacity(out.clips.len());
+            for (n, (clip, r)) in corpus.clips.iter().zip(&out.clips).enumerate() {
+                // Score against the same audio length on both sides (Skriva's decoder's).
+                let duration_s = skriva_clips.get(n).map_or(r.duration_s, |c| c.duration_s);
+                let result =
+                    ClipResult::score(&clip.id, duration_s, &clip.reference, &r.text, r.seconds);
+                skriva::progress(&label, n + 1, out.clips.len(), &result);
+                results.push(result);
+            }
+            report.push(SystemResult::new(
+                "faster-whisper",
+                &out.compute_type,
+                &out.faster_whisper_version,
+                out.load_s,
+                Some(out.peak_rss_mb),
+                results,
+            ));
+        }
+    }
+
+    let markdown = report.markdown(args.per_clip);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let json_path = args.out.join("wer.json");
+    let md_path = args.out.join("wer.md");
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    std::fs::write(&md_path, &markdown)
+        .with_context(|| format!("cannot write {}", md_path.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{markdown}")?;
+    tracing::info!(json = %json_path.display(), markdown = %md_path.display(), "results written");
+    Ok(())
+}
+
+/// `path` made absolute against the current directory (the peer runs elsewhere).
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+}

@@ -1,0 +1,119 @@
+//! `skriva transcribe FILE...`: decode, gate, recognize, print. One bad file does not stop the
+//! others; each failure is one line on stderr naming the file, and the exit code is non-zero.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use skriva_engine::recognize::{DecodeOptions, Transcript};
+
+use super::ModelArgs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Srt,
+    Vtt,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Audio files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output format. With several files, `json` prints one JSON document per line.
+    #[arg(long, short, value_enum, default_value = "text")]
+    format: Format,
+    /// Spoken language (ISO 639-1), or `auto`.
+    #[arg(long, default_value = "sv")]
+    language: String,
+    /// Beam width (1 = greedy decoding).
+    #[arg(long, default_value_t = 1)]
+    beam_size: usize,
+    /// Initial prompt that primes the recognizer's vocabulary and style.
+    #[arg(long)]
+    prompt: Option<String>,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let recognizer = args.model.load()?;
+    let options = DecodeOptions {
+        language: args.language.clone(),
+        initial_prompt: args.prompt.clone(),
+        beam_size: args.beam_size.max(1),
+        ..DecodeOptions::default()
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let mut failures = 0usize;
+    let several = args.files.len() > 1;
+    for file in &args.files {
+        let bar = show_progress.then(|| progress_bar(file));
+        let progress = bar.clone().map(|bar| {
+            Box::new(move |p: i32| bar.set_position(p.clamp(0, 100) as u64))
+                as Box<dyn FnMut(i32) + Send>
+        });
+        let result = recognizer.transcribe_file(file, &options, progress);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        match result {
+            Ok(transcript) => print_transcript(&transcript, file, args.format, several)?,
+            Err(e) => {
+                failures += 1;
+                let _ = writeln!(std::io::stderr(), "skriva: {}", one_line(&e, file));
+            }
+        }
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The error as one line that names the file (decode errors already start with the path).
+fn one_line(e: &skriva_engine::Error, file: &std::path::Path) -> String {
+    let msg = e.to_string().replace('\n', " ");
+    let name = file.display().to_string();
+    if msg.starts_with(&name) {
+        msg
+    } else {
+        format!("{name}: {msg}")
+    }
+}
+
+fn progress_bar(file: &std::path::Path) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(100);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos:>3}%")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(file.display().to_string());
+    bar
+}
+
+fn print_transcript(
+    t: &Transcript,
+    file: &std::path::Path,
+    format: Format,
+    several: bool,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string(t)?)?,
+        Format::Text => {
+            if several {
+                writeln!(out, "== {} ==", file.display())?;
+            }
+            writeln!(out, "{}", t.text)?;
+        }
+        Format::Srt => write!(out, "{}", t.to_srt())?,
+        Format::Vtt => write!(out, "{}", t.to_vtt())?,
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Structuring formatted text into journal sections following a note template.

@@ -1,0 +1,393 @@
+//! Recognition with whisper.cpp (through whisper-rs): 16 kHz PCM in, [`Segment`]s with word
+//! timestamps and confidences out. One [`Recognizer`] holds one loaded model and serves any
+//! number of transcriptions, each with its own decoding state. Speech is gated by a Silero VAD
+//! and the output passes the [`guard`]s, so silence and noise produce no text.
+
+pub mod guard;
+mod transcript;
+pub mod vad;
+
+pub use transcript::{Segment, Timings, Transcript, Word};
+pub use vad::{PackedSpeech, SpeechRegion, Vad, VadSettings};
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+use crate::audio::Pcm16k;
+use crate::{Error, Result};
+
+/// Where whisper.cpp runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// The GPU when the binary was built with a GPU backend, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl std::str::FromStr for Device {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Device::Auto),
+            "cpu" => Ok(Device::Cpu),
+            "gpu" => Ok(Device::Gpu),
+            other => Err(Error::Invalid(format!(
+                "device `{other}`: expected auto, cpu or gpu"
+            ))),
+        }
+    }
+}
+
+/// True when this build has a GPU backend compiled in.
+pub const fn gpu_compiled() -> bool {
+    cfg!(feature = "cuda")
+}
+
+/// How to load a model.
+#[derive(Debug, Clone)]
+pub struct RecognizerConfig {
+    /// A whisper.cpp ggml model file.
+    pub model: PathBuf,
+    /// A ggml Silero VAD model; without one the whole clip is decoded.
+    pub vad_model: Option<PathBuf>,
+    pub device: Device,
+    /// Decoder threads; 0 means all available cores.
+    pub threads: usize,
+}
+
+/// Per-transcription decoding options.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// ISO 639-1 code, or "auto" to detect.
+    pub language: String,
+    /// Text that primes the decoder (vocabulary, style). At most whisper's 224 prompt tokens.
+    pub initial_prompt: Option<String>,
+    /// 1 = greedy; >1 = beam search of that width.
+    pub beam_size: usize,
+    /// Temperature step for fallback decoding; fallback stops at 1.0, so the number of retries
+    /// per window is bounded by `1.0 / temperature_increment`.
+    pub temperature_increment: f32,
+    /// Segments whose no-speech probability exceeds this, decoded with low confidence, are dropped.
+    pub no_speech_threshold: f32,
+    /// Condition each window on the text of the previous one.
+    pub use_context: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self {
+            language: "sv".into(),
+            initial_prompt: None,
+            beam_size: 1,
+            temperature_increment: 0.4,
+            no_speech_threshold: 0.6,
+            use_context: true,
+        }
+    }
+}
+
+/// A loaded Whisper model (and optional VAD) that transcribes 16 kHz mono PCM.
+pub struct Recognizer {
+    ctx: WhisperContext,
+    vad: Option<Vad>,
+    model_name: String,
+    threads: usize,
+}
+
+impl std::fmt::Debug for Recognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recognizer")
+            .field("model", &self.model_name)
+            .field("vad", &self.vad.is_some())
+            .field("threads", &self.threads)
+            .finish()
+    }
+}
+
+/// Number of cores this process may use.
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Recognizer {
+    /// Loads a whisper.cpp ggml model (and the VAD model, if given).
+    pub fn load(config: &RecognizerConfig) -> Result<Self> {
+        whisper_rs::install_logging_hooks();
+        let path = &config.model;
+        let model_err = |reason: String| Error::Model {
+            path: path.clone(),
+            reason,
+        };
+        if !path.is_file() {
+            return Err(model_err(
+                "not found (run `skriva model fetch`, or pass --model PATH)".into(),
+            ));
+        }
+        check_ggml_magic(path)?;
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| model_err("path is not UTF-8".into()))?;
+        let mut params = WhisperContextParameters::default();
+        let use_gpu = match config.device {
+            Device::Cpu => false,
+            Device::Auto => gpu_compiled(),
+            Device::Gpu if gpu_compiled() => true,
+            Device::Gpu => {
+                return Err(Error::Invalid(
+                    "--device gpu: this build has no GPU support (build with --features cuda)"
+                        .into(),
+                ))
+            }
+        };
+        params.use_gpu(use_gpu);
+        let started = Instant::now();
+        let ctx = WhisperContext::new_with_params(path_str, params)
+            .map_err(|e| model_err(format!("whisper.cpp could not load it ({e})")))?;
+        let threads = if config.threads == 0 {
+            available_threads()
+        } else {
+            config.threads
+        };
+        let vad = match &config.vad_model {
+            Some(p) => Some(Vad::load(p, threads, VadSettings::default())?),
+            None => None,
+        };
+        let model_name = path.file_name().map_or_else(
+            || path_str.to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        tracing::info!(model = %model_name, use_gpu, threads, vad = vad.is_some(),
+            load_s = started.elapsed().as_secs_f64(), "model loaded");
+        Ok(Self {
+            ctx,
+            vad,
+            model_name,
+            threads,
+        })
+    }
+
+    /// The model's file name, as reported in transcripts.
+    pub fn model_name(&self) -> &str {
+        &self.model_name
+    }
+
+    /// The whisper.cpp context, for callers that keep their own decoding state.
+    pub fn context(&self) -> &WhisperContext {
+        &self.ctx
+    }
+
+    /// The speech detector, if one was loaded.
+    pub fn vad(&self) -> Option<&Vad> {
+        self.vad.as_ref()
+    }
+
+    /// Transcribes a whole clip. `progress` receives 0–100 as decoding advances.
+    pub fn transcribe(
+        &self,
+        pcm: &Pcm16k,
+        options: &DecodeOptions,
+        progress: Option<Box<dyn FnMut(i32) + Send>>,
+    ) -> Result<Vec<Segment>> {
+        let packed = match &self.vad {
+            Some(vad) => {
+                let regions = vad.speech_regions(&pcm.samples)?;
+                tracing::debug!(regions = regions.len(), "speech regions");
+                PackedSpeech::pack(&pcm.samples, &regions)
+            }
+            None => PackedSpeech::whole(&pcm.samples),
+        };
+        if packed.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.decode_packed(&packed, options, progress)
+    }
+
+    /// Decodes already-gated audio and maps times back to the original clip.
+    pub fn decode_packed(
+        &self,
+        packed: &PackedSpeech,
+        options: &DecodeOptions,
+        progress: Option<Box<dyn FnMut(i32) + Send>>,
+    ) -> Result<Vec<Segment>> {
+        let mut state = self.ctx.create_state()?;
+        let strategy = if options.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: options.beam_size as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 2 }
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_n_threads(self.threads as i32);
+        let language = options.language.as_str();
+        if language == "auto" {
+            params.set_language(None);
+        } else {
+            params.set_language(Some(language));
+        }
+        params.set_translate(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params.set_token_timestamps(true);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_no_context(!options.use_context);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(options.temperature_increment.clamp(0.1, 1.0));
+        params.set_entropy_thold(2.4);
+        params.set_logprob_thold(-1.0);
+        params.set_no_speech_thold(options.no_speech_threshold);
+        if let Some(prompt) = options.initial_prompt.as_deref().filter(|p| !p.is_empty()) {
+            params.set_initial_prompt(prompt);
+        }
+        if let Some(mut cb) = progress {
+            params.set_progress_callback_safe(move |p: i32| cb(p));
+        }
+        state.full(params, &packed.samples)?;
+        let eot = self.ctx.token_eot();
+        let mut segments = Vec::new();
+        for seg in state.as_iter() {
+            let no_speech = seg.no_speech_probability();
+            let mut words: Vec<Word> = Vec::new();
+            let mut current: Option<(Vec<u8>, f64, f64, Vec<f32>)> = None;
+            let mut all_p = Vec::new();
+            for i in 0..seg.n_tokens() {
+                let Some(token) = seg.get_token(i) else {
+                    continue;
+                };
+                let data = token.token_data();
+                if data.id >= eot {
+                    continue;
+                }
+                let bytes = token.to_bytes().unwrap_or_default();
+                let (t0, t1) = (
+                    packed.to_original(data.t0 as f64 / 100.0),
+                    packed.to_original(data.t1 as f64 / 100.0),
+                );
+                all_p.push(data.p);
+                let starts_word = bytes.first() == Some(&b' ') || current.is_none();
+                if starts_word {
+                    if let Some(w) = current.take() {
+                        push_word(&mut words, w);
+                    }
+                    current = Some((bytes.to_vec(), t0, t1, vec![data.p]));
+                } else if let Some((text, _, end, ps)) = current.as_mut() {
+                    text.extend_from_slice(bytes);
+                    *end = t1.max(*end);
+                    ps.push(data.p);
+                }
+            }
+            if let Some(w) = current.take() {
+                push_word(&mut words, w);
+            }
+            let mean_p = if all_p.is_empty() {
+                0.0
+            } else {
+                all_p.iter().sum::<f32>() / all_p.len() as f32
+            };
+            let text = seg
+                .to_str_lossy()
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default();
+            if text.is_empty() || words.is_empty() {
+                continue;
+            }
+            if guard::is_credit_hallucination(&text) {
+                tracing::debug!(%text, "dropping subtitle-credit hallucination");
+                continue;
+            }
+            if guard::is_probably_not_speech(no_speech, mean_p, options.no_speech_threshold) {
+                tracing::debug!(%text, no_speech, mean_p, "dropping non-speech segment");
+                continue;
+            }
+            let texts: Vec<String> = words.iter().map(|w| w.word.clone()).collect();
+            let keep = guard::collapse_repetitions(&texts, 3);
+            let words = if keep.len() < words.len() {
+                tracing::debug!(%text, "collapsing a repetition loop");
+                keep.into_iter().map(|i| words[i].clone()).collect()
+            } else {
+                words
+            };
+            let text = words
+                .iter()
+                .map(|w| w.word.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let start = packed.to_original(seg.start_timestamp() as f64 / 100.0);
+            let end = packed.to_original(seg.end_timestamp() as f64 / 100.0);
+            segments.push(Segment {
+                start,
+                end: end.max(words.last().map_or(end, |w| w.end)),
+                text,
+                words,
+            });
+        }
+        Ok(segments)
+    }
+
+    /// Transcribes a file end to end into a [`Transcript`].
+    pub fn transcribe_file(
+        &self,
+        path: &Path,
+        options: &DecodeOptions,
+        progress: Option<Box<dyn FnMut(i32) + Send>>,
+    ) -> Result<Transcript> {
+        let started = Instant::now();
+        let (pcm, _info) = crate::audio::load_file(path)?;
+        let decode_s = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let segments = self.transcribe(&pcm, options, progress)?;
+        let transcribe_s = started.elapsed().as_secs_f64();
+        Ok(Transcript {
+            text: Transcript::join_text(&segments),
+            language: options.language.clone(),
+            duration_s: pcm.duration_s(),
+            segments,
+            model: self.model_name.clone(),
+            timings: Timings {
+                decode_s,
+                transcribe_s,
+            },
+        })
+    }
+}
+
+fn push_word(words: &mut Vec<Word>, (bytes, start, end, ps): (Vec<u8>, f64, f64, Vec<f32>)) {
+    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+    if text.is_empty() {
+        return;
+    }
+    let p = ps.iter().sum::<f32>() / ps.len().max(1) as f32;
+    words.push(Word {
+        word: text,
+        start,
+        end: end.max(start),
+        p,
+    });
+}
+
+/// Refuses files that are not ggml models before whisper.cpp sees them (it aborts on some).
+fn check_ggml_magic(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .map_err(|e| Error::Model {
+            path: path.to_path_buf(),
+            reason: format!("cannot read: {e}"),
+        })?;
+    if u32::from_le_bytes(magic) != 0x6767_6d6c {
+        return Err(Error::Model {
+            path: path.to_path_buf(),
+            reason: "not a whisper.cpp ggml model (bad magic)".into(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the system packages Skriva needs to build and run, when they are missing:
+# a C/C++ toolchain with cmake (whisper.cpp), libclang (bindings), pkg-config and ALSA headers
+# (microphone capture), and Python 3 with pip (model provisioning).
+set -euo pipefail
+
+need=()
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v c++ >/dev/null 2>&1 || need+=(g++)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+ldconfig -p 2>/dev/null | grep -q 'libclang' || need+=(libclang-dev)
+[ -e /usr/include/alsa/asoundlib.h ] || need+=(libasound2-dev)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "Installing system packages: ${need[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install a stable Rust toolchain (https://rustup.rs)" >&2
+  exit 1
+fi
