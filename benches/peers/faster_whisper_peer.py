@@ -23,7 +23,7 @@ def peak_rss_mb():
 
 
 def transcribe(model, path, job):
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     segments, info = model.transcribe(
         path,
         language=job["language"],
@@ -36,7 +36,8 @@ def transcribe(model, path, job):
     )
     # `segments` is lazy: decoding happens while it is consumed.
     text = " ".join(s.text.strip() for s in segments if s.text.strip())
-    return text, time.perf_counter() - started, info.duration
+    seconds = time.perf_counter() - started
+    return text, seconds, time.process_time() - cpu_started, info.duration
 
 
 def main():
@@ -57,7 +58,7 @@ def main():
         transcribe(model, clips[0]["path"], job)
     results = []
     for n, clip in enumerate(clips, 1):
-        text, seconds, duration = transcribe(model, clip["path"], job)
+        text, seconds, cpu_s, duration = transcribe(model, clip["path"], job)
         print(
             f"[faster-whisper {job['compute_type']}] {n}/{len(clips)} {clip['id']}: "
             f"{seconds:.2f} s",
@@ -65,13 +66,21 @@ def main():
             flush=True,
         )
         results.append(
-            {"id": clip["id"], "text": text, "seconds": seconds, "duration_s": duration}
+            {
+                "id": clip["id"],
+                "text": text,
+                "seconds": seconds,
+                "cpu_s": cpu_s,
+                "duration_s": duration,
+            }
         )
     out = {
         "faster_whisper_version": faster_whisper.__version__,
         "compute_type": job["compute_type"],
         "load_s": load_s,
         "peak_rss_mb": peak_rss_mb(),
+        # CPU time of the whole process (all threads), for the harness's load check.
+        "process_cpu_s": time.process_time(),
         "clips": results,
     }
     with open(result_path, "w", encoding="utf-8") as f:

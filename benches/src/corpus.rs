@@ -12,9 +12,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CorpusFormat {
-    /// `path	reference	…`, paths relative to the manifest's folder.
+    /// `path`, `reference`, … columns; paths relative to the manifest's folder.
     SkrivaManifest,
-    /// `client_id	path	sentence	…`, paths relative to `clips/` beside the TSV (if present).
+    /// `client_id`, `path`, `sentence`, … columns; paths relative to `clips/` beside the TSV (if present).
     CommonVoice,
 }
 

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use skriva_bench::corpus::Corpus;
-use skriva_bench::host::{peak_rss_mb, Host};
+use skriva_bench::host::{peak_rss_mb, process_cpu_s, Host, LoadProbe};
 use skriva_bench::peer::{PeerClip, PeerEnv, PeerJob};
 use skriva_bench::report::{ClipResult, Report, Settings, SystemResult};
 use skriva_bench::skriva;
@@ -184,8 +184,11 @@ fn wer(args: &WerArgs) -> Result<()> {
         "running Skriva"
     );
     let config = skriva::recognizer_config(&model, &vad_model, threads);
+    let (probe, cpu_before) = (LoadProbe::start(), process_cpu_s());
     let mut skriva_result = skriva::run(&config, &options, &corpus.clips, settings.warmup)?;
     skriva_result.peak_mb = peak_rss_mb();
+    let own_cpu_s = cpu_before.zip(process_cpu_s()).map(|(a, b)| b - a);
+    skriva_result.others_cores = probe.others_cores(own_cpu_s);
     report.push(skriva_result);
 
     // Sequentially after Skriva: the two never compete for the cores.
@@ -214,7 +217,9 @@ fn wer(args: &WerArgs) -> Result<()> {
                 warmup: settings.warmup,
                 clips: clips.clone(),
             };
+            let probe = LoadProbe::start();
             let out = env.run(&job)?;
+            let others_cores = probe.others_cores(Some(out.process_cpu_s));
             let label = format!("faster-whisper {compute_type}");
             let skriva_clips = report.skriva().map(|s| s.clips.clone()).unwrap_or_default();
             let mut results = Vec::with_capacity(out.clips.len());
@@ -222,18 +227,21 @@ fn wer(args: &WerArgs) -> Result<()> {
                 // Score against the same audio length on both sides (Skriva's decoder's).
                 let duration_s = skriva_clips.get(n).map_or(r.duration_s, |c| c.duration_s);
                 let result =
-                    ClipResult::score(&clip.id, duration_s, &clip.reference, &r.text, r.seconds);
+                    ClipResult::score(&clip.id, duration_s, &clip.reference, &r.text, r.seconds)
+                        .with_cpu_s(Some(r.cpu_s));
                 skriva::progress(&label, n + 1, out.clips.len(), &result);
                 results.push(result);
             }
-            report.push(SystemResult::new(
+            let mut system = SystemResult::new(
                 "faster-whisper",
                 &out.compute_type,
                 &out.faster_whisper_version,
                 out.load_s,
                 Some(out.peak_rss_mb),
                 results,
-            ));
+            );
+            system.others_cores = others_cores;
+            report.push(system);
         }
     }
 

@@ -121,18 +121,10 @@ fn numbers_to_words(text: &str) -> String {
         }
         // Integer part, joining "1 500"-style thousands groups.
         let (mut digits, mut j) = digit_run(&chars, i);
-        let may_group = digits.len() <= 3 && !digits.starts_with('0');
-        while may_group {
-            // A single space followed by exactly three digits (and then no further digit).
-            if j + 4 <= chars.len()
-                && chars[j] == ' '
-                && chars[j + 1..j + 4].iter().all(char::is_ascii_digit)
-                && !chars.get(j + 4).is_some_and(char::is_ascii_digit)
-            {
+        if digits.len() <= 3 && !digits.starts_with('0') {
+            while is_thousands_group(&chars, j) {
                 digits.extend(&chars[j + 1..j + 4]);
                 j += 4;
-            } else {
-                break;
             }
         }
         out.push(' ');
@@ -158,6 +150,14 @@ fn numbers_to_words(text: &str) -> String {
         i = j;
     }
     out
+}
+
+/// A single space at `j` followed by exactly three digits (and then no further digit).
+fn is_thousands_group(chars: &[char], j: usize) -> bool {
+    j + 4 <= chars.len()
+        && chars[j] == ' '
+        && chars[j + 1..j + 4].iter().all(char::is_ascii_digit)
+        && !chars.get(j + 4).is_some_and(char::is_ascii_digit)
 }
 
 fn prev_is_digit(chars: &[char], i: usize) -> bool {

@@ -48,6 +48,8 @@ pub struct PeerClipResult {
     pub text: String,
     /// Wall time of the transcription, file decoding included, model load excluded.
     pub seconds: f64,
+    /// CPU time of the transcription (all threads).
+    pub cpu_s: f64,
     pub duration_s: f64,
 }
 
@@ -59,6 +61,8 @@ pub struct PeerResult {
     pub load_s: f64,
     /// Peak resident set size of the Python process, model load included.
     pub peak_rss_mb: f64,
+    /// CPU time of the whole Python process (all threads, model load included).
+    pub process_cpu_s: f64,
     pub clips: Vec<PeerClipResult>,
 }
 
@@ -277,7 +281,8 @@ mod tests {
     #[test]
     fn result_parses() {
         let json = r#"{"faster_whisper_version":"1.2.1","compute_type":"int8","load_s":0.5,
-            "peak_rss_mb":300.5,"clips":[{"id":"a","text":"hej","seconds":1.5,"duration_s":3.0}]}"#;
+            "peak_rss_mb":300.5,"process_cpu_s":9.5,
+            "clips":[{"id":"a","text":"hej","seconds":1.5,"cpu_s":2.9,"duration_s":3.0}]}"#;
         let r: PeerResult = serde_json::from_str(json).expect("parse");
         assert_eq!(r.clips[0].text, "hej");
         assert!((r.peak_rss_mb - 300.5).abs() < 1e-9);

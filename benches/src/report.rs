@@ -11,6 +11,8 @@ use crate::wer::{char_edits, word_edits, EditCounts};
 
 /// The label [`Report::skriva`] looks systems up by.
 pub const SKRIVA: &str = "skriva";
+/// Other processes using more CPU than this (in cores) during a run make its timings suspect.
+pub const BUSY_CORES: f64 = 0.25;
 
 /// One system's output for one clip, scored.
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +23,8 @@ pub struct ClipResult {
     pub hypothesis: String,
     /// Wall time: file decoding and transcription, model load excluded.
     pub seconds: f64,
+    /// CPU time (all threads) spent on the clip, where measured.
+    pub cpu_s: Option<f64>,
     pub rtf: f64,
     pub wer: f64,
     pub cer: f64,
@@ -44,12 +48,18 @@ impl ClipResult {
             reference: reference.to_string(),
             hypothesis: hypothesis.to_string(),
             seconds,
+            cpu_s: None,
             rtf: ratio(seconds, duration_s),
             wer: words.rate(),
             cer: chars.rate(),
             words,
             chars,
         }
+    }
+
+    /// The same result with the CPU time spent on it.
+    pub fn with_cpu_s(self, cpu_s: Option<f64>) -> Self {
+        Self { cpu_s, ..self }
     }
 }
 
@@ -60,6 +70,8 @@ pub struct Summary {
     pub clips: usize,
     pub audio_s: f64,
     pub total_s: f64,
+    /// Summed per-clip CPU time, when every clip has one.
+    pub cpu_s: Option<f64>,
     pub rtf: f64,
     pub wer: f64,
     pub cer: f64,
@@ -80,6 +92,9 @@ pub struct SystemResult {
     pub load_s: f64,
     /// Peak resident memory of the process that ran it, model load included.
     pub peak_mb: Option<f64>,
+    /// CPU used by other processes during this system's run, in cores (see
+    /// [`LoadProbe`](crate::host::LoadProbe)); above [`BUSY_CORES`] the timings are suspect.
+    pub others_cores: Option<f64>,
     pub summary: Summary,
     pub clips: Vec<ClipResult>,
 }
@@ -97,16 +112,19 @@ impl SystemResult {
         let chars: EditCounts = clips.iter().map(|c| c.chars).sum();
         let audio_s = clips.iter().map(|c| c.duration_s).sum();
         let total_s = clips.iter().map(|c| c.seconds).sum();
+        let cpu_s = clips.iter().map(|c| c.cpu_s).sum();
         Self {
             system: system.to_string(),
             compute: compute.to_string(),
             version: version.to_string(),
             load_s,
             peak_mb,
+            others_cores: None,
             summary: Summary {
                 clips: clips.len(),
                 audio_s,
                 total_s,
+                cpu_s,
                 rtf: ratio(total_s, audio_s),
                 wer: words.rate(),
                 cer: chars.rate(),
@@ -196,14 +214,14 @@ impl Report {
             self.host.cpu.as_deref().unwrap_or("unknown"),
         );
         md.push_str(
-            "| system | compute | WER | CER | RTF | total s | time ratio vs Skriva | peak MB |\n\
-             |---|---|---:|---:|---:|---:|---:|---:|\n",
+            "| system | compute | WER | CER | RTF | total s | CPU s | time ratio vs Skriva | peak MB |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
         );
         for s in &self.systems {
             let m = &s.summary;
             let _ = writeln!(
                 md,
-                "| {} {} | {} | {} | {} | {:.3} | {:.2} | {} | {} |",
+                "| {} {} | {} | {} | {} | {:.3} | {:.2} | {} | {} | {} |",
                 s.system,
                 s.version,
                 s.compute,
@@ -211,11 +229,24 @@ impl Report {
                 percent(m.cer),
                 m.rtf,
                 m.total_s,
+                m.cpu_s
+                    .map_or_else(|| "–".to_string(), |s| format!("{s:.2}")),
                 m.time_ratio_vs_skriva
                     .map_or_else(|| "–".to_string(), |r| format!("{r:.2}")),
                 s.peak_mb
                     .map_or_else(|| "–".to_string(), |mb| format!("{mb:.0}")),
             );
+        }
+        for s in &self.systems {
+            if let Some(cores) = s.others_cores.filter(|c| *c > BUSY_CORES) {
+                let _ = writeln!(
+                    md,
+                    "\nWarning: other processes used {cores:.1} of {} cores during the {} run; \
+                     its times are inflated (compare CPU s, or rerun on an idle machine).",
+                    self.host.logical_cpus,
+                    s.label()
+                );
+            }
         }
         md
     }
@@ -323,7 +354,12 @@ mod tests {
 
         let md = r.summary_markdown();
         assert!(md.contains("| skriva 1 | f16 | 20.0 % |"), "{md}");
-        assert!(md.contains("| 2.50 | 100 |"), "{md}");
+        assert!(md.contains("| 5.00 | – | 2.50 | 100 |"), "{md}");
+        assert!(!md.contains("Warning"));
+        r.systems[1].others_cores = Some(1.5);
+        assert!(r
+            .summary_markdown()
+            .contains("used 1.5 of 2 cores during the faster-whisper int8 run"));
         let per_clip = r.per_clip_markdown();
         assert!(per_clip.contains("WER skriva | s skriva | WER faster-whisper int8 |"));
         assert!(

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use skriva_engine::recognize::{DecodeOptions, Device, Recognizer, RecognizerConfig};
 
 use crate::corpus::Clip;
+use crate::host::process_cpu_s;
 use crate::report::{ClipResult, SystemResult, SKRIVA};
 
 /// Transcribes every clip with Skriva and scores it. `peak_mb` is read by the caller after this
@@ -30,18 +31,21 @@ pub fn run(
     }
     let mut results = Vec::with_capacity(clips.len());
     for (n, clip) in clips.iter().enumerate() {
+        let cpu_before = process_cpu_s();
         let started = Instant::now();
         let transcript = recognizer
             .transcribe_file(&clip.audio, options, None)
             .with_context(|| format!("Skriva could not transcribe {}", clip.audio.display()))?;
         let seconds = started.elapsed().as_secs_f64();
+        let cpu_s = cpu_before.zip(process_cpu_s()).map(|(a, b)| b - a);
         let result = ClipResult::score(
             &clip.id,
             transcript.duration_s,
             &clip.reference,
             &transcript.text,
             seconds,
-        );
+        )
+        .with_cpu_s(cpu_s);
         progress("skriva", n + 1, clips.len(), &result);
         results.push(result);
     }
@@ -145,8 +149,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("m.bin");
         let mut bytes = 0x6767_6d6cu32.to_le_bytes().to_vec();
-        for v in [51865, 1500, 512, 8, 6, 448, 512, 8, 6, 80, 1] {
-            bytes.extend_from_slice(&(v as i32).to_le_bytes());
+        for v in [51865i32, 1500, 512, 8, 6, 448, 512, 8, 6, 80, 1] {
+            bytes.extend_from_slice(&v.to_le_bytes());
         }
         std::fs::write(&path, &bytes).expect("write");
         assert_eq!(ggml_type(&path).as_deref(), Some("f16"));

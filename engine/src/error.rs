@@ -36,6 +36,9 @@ pub enum Error {
     /// An option was out of range or inconsistent.
     #[error("invalid setting: {0}")]
     Invalid(String),
+    /// The clinical vocabulary failed (loading, index, unknown template).
+    #[error("vocabulary: {0}")]
+    Vocab(#[from] skriva_vocab::Error),
 }
 
 impl Error {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod journal;
 pub mod model;
 pub mod recognize;
+pub mod stream;
 pub mod text;
 
 pub use error::{Error, Result};

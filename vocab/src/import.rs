@@ -57,7 +57,9 @@ pub fn normalize_icd_code(raw: &str) -> Option<String> {
     if rest.len() > 6 || !rest[2..].iter().all(char::is_ascii_alphanumeric) {
         return None;
     }
-    let head: String = std::iter::once(letter).chain(rest[..2].iter().copied()).collect();
+    let head: String = std::iter::once(letter)
+        .chain(rest[..2].iter().copied())
+        .collect();
     let tail: String = rest[2..].iter().collect();
     Some(if tail.is_empty() {
         format!("{head}{suffix}")
@@ -113,16 +115,21 @@ pub fn import_icd10se(path: impl AsRef<Path>) -> Result<Vec<Diagnosis>> {
 }
 
 fn column(header: &[String], names: &[&str]) -> Option<usize> {
-    header
-        .iter()
-        .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n) || h.to_lowercase() == *n))
+    header.iter().position(|h| {
+        names
+            .iter()
+            .any(|n| h.eq_ignore_ascii_case(n) || h.to_lowercase() == *n)
+    })
 }
 
 /// Imports a Läkemedelsverket NPL product export (see the module docs for its columns).
 pub fn import_npl(path: impl AsRef<Path>) -> Result<Vec<Drug>> {
     let path = path.as_ref();
     let text = read_text(path)?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header_line)) = lines.next() else {
         return Err(Error::Import {
             path: path.to_owned(),
@@ -130,7 +137,11 @@ pub fn import_npl(path: impl AsRef<Path>) -> Result<Vec<Drug>> {
             reason: "empty file".into(),
         });
     };
-    let delimiter = if header_line.contains('\t') { '\t' } else { ';' };
+    let delimiter = if header_line.contains('\t') {
+        '\t'
+    } else {
+        ';'
+    };
     let split = |line: &str| -> Vec<String> {
         line.split(delimiter)
             .map(|f| f.trim().trim_matches('"').trim().to_owned())
@@ -144,11 +155,21 @@ pub fn import_npl(path: impl AsRef<Path>) -> Result<Vec<Drug>> {
     };
     let name_col = column(
         &header,
-        &["produktnamn", "läkemedelsnamn", "handelsnamn", "namn", "product name", "name"],
+        &[
+            "produktnamn",
+            "läkemedelsnamn",
+            "handelsnamn",
+            "namn",
+            "product name",
+            "name",
+        ],
     )
     .ok_or_else(|| missing("product name"))?;
-    let atc_col = column(&header, &["atc-kod", "atc", "atc code", "atc_kod", "atckod"])
-        .ok_or_else(|| missing("ATC"))?;
+    let atc_col = column(
+        &header,
+        &["atc-kod", "atc", "atc code", "atc_kod", "atckod"],
+    )
+    .ok_or_else(|| missing("ATC"))?;
     let substance_col = column(
         &header,
         &["substans", "aktiv substans", "substansnamn", "substance"],
@@ -161,7 +182,9 @@ pub fn import_npl(path: impl AsRef<Path>) -> Result<Vec<Drug>> {
         if name.is_empty() || atc.is_empty() {
             continue;
         }
-        let substance = substance_col.map(|c| field(c).to_lowercase()).unwrap_or_default();
+        let substance = substance_col
+            .map(|c| field(c).to_lowercase())
+            .unwrap_or_default();
         let drug = grouped
             .entry((substance.clone(), atc.clone()))
             .or_insert_with(|| Drug {
@@ -196,7 +219,11 @@ pub fn store_imported_diagnoses(
 
 /// Stores imported drugs in `data_dir/imported/<name>.drugs.toml`, where
 /// [`crate::Vocabulary::open`] includes them.
-pub fn store_imported_drugs(data_dir: impl AsRef<Path>, name: &str, drugs: &[Drug]) -> Result<PathBuf> {
+pub fn store_imported_drugs(
+    data_dir: impl AsRef<Path>,
+    name: &str,
+    drugs: &[Drug],
+) -> Result<PathBuf> {
     let file = DrugFile {
         drug: drugs.to_vec(),
     };

@@ -127,7 +127,9 @@ impl TermIndex {
                     tracing::debug!(dir = %dir.display(), "vocabulary index is current");
                     return Self::with_reader(index, fields);
                 }
-                Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "rebuilding unreadable vocabulary index"),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "rebuilding unreadable vocabulary index")
+                }
             }
         }
         tracing::info!(dir = %dir.display(), "building vocabulary index");
@@ -223,11 +225,17 @@ fn register_tokenizers(index: &Index) -> Result<()> {
     index
         .tokenizers()
         .register(STEM_TOKENIZER, stemming_analyzer());
-    index.tokenizers().register(GRAM_TOKENIZER, gram_analyzer()?);
+    index
+        .tokenizers()
+        .register(GRAM_TOKENIZER, gram_analyzer()?);
     Ok(())
 }
 
-fn fill<'a>(index: &Index, fields: Fields, forms: impl Iterator<Item = (usize, &'a str)>) -> Result<()> {
+fn fill<'a>(
+    index: &Index,
+    fields: Fields,
+    forms: impl Iterator<Item = (usize, &'a str)>,
+) -> Result<()> {
     let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
     for (id, form) in forms {
         writer.add_document(doc!(

@@ -30,6 +30,13 @@ pub struct Heading {
     /// Like `cues`, weighing three times as much.
     #[serde(default)]
     pub strong_cues: Vec<String>,
+    /// Whether a sentence without cues stays here when the previous one was here.
+    #[serde(default = "yes")]
+    pub sticky: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Heading {
@@ -215,7 +222,10 @@ pub(crate) fn shipped_sources() -> [SourceText; 6] {
     [
         source("headings.toml", include_str!("../data/headings.toml")),
         source("templates.toml", include_str!("../data/templates.toml")),
-        source("abbreviations.toml", include_str!("../data/abbreviations.toml")),
+        source(
+            "abbreviations.toml",
+            include_str!("../data/abbreviations.toml"),
+        ),
         source("units.toml", include_str!("../data/units.toml")),
         source("diagnoses.toml", include_str!("../data/diagnoses.toml")),
         source("drugs.toml", include_str!("../data/drugs.toml")),
@@ -310,10 +320,9 @@ impl Sources {
 
     pub(crate) fn add_drugs(&mut self, imported: Vec<Drug>) {
         for drug in imported {
-            let existing = self
-                .drugs
-                .iter_mut()
-                .find(|d| d.atc == drug.atc && (d.substance == drug.substance || drug.substance.is_empty()));
+            let existing = self.drugs.iter_mut().find(|d| {
+                d.atc == drug.atc && (d.substance == drug.substance || drug.substance.is_empty())
+            });
             match existing {
                 Some(known) => {
                     for brand in drug.brands {

@@ -123,7 +123,10 @@ pub struct Vocabulary {
 /// Lowercases, trims surrounding punctuation and collapses whitespace.
 pub fn normalize(text: &str) -> String {
     text.split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
@@ -169,7 +172,9 @@ pub fn stem(word: &str) -> String {
 /// The word without a definite -n or -t ending, for words long enough to have one.
 fn definite_stripped(word: &str) -> Option<String> {
     let lower = word.to_lowercase();
-    let trimmed = lower.strip_suffix('n').or_else(|| lower.strip_suffix('t'))?;
+    let trimmed = lower
+        .strip_suffix('n')
+        .or_else(|| lower.strip_suffix('t'))?;
     (trimmed.chars().count() >= 5).then(|| trimmed.to_owned())
 }
 
@@ -269,7 +274,10 @@ impl Vocabulary {
                 .collect();
             files.sort();
             for path in files {
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
                 if name.ends_with(".diagnoses.toml") {
                     let source = read_source(&path)?;
                     sources.merge_diagnoses(&source)?;
@@ -294,7 +302,10 @@ impl Vocabulary {
         let mut by_form: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_stems: HashMap<String, Vec<usize>> = HashMap::new();
         for (id, term) in terms.iter().enumerate() {
-            by_form.entry(term.form.to_lowercase()).or_default().push(id);
+            by_form
+                .entry(term.form.to_lowercase())
+                .or_default()
+                .push(id);
             if matches!(
                 term.kind,
                 TermKind::Diagnosis | TermKind::Drug | TermKind::Abbreviation
@@ -331,13 +342,20 @@ impl Vocabulary {
                 }
             }
         }
-        units_by_spoken.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
-        let forms = terms.iter().enumerate().map(|(id, t)| (id, t.form.as_str()));
+        units_by_spoken.sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
+        let forms = terms
+            .iter()
+            .enumerate()
+            .map(|(id, t)| (id, t.form.as_str()));
         let index = match index_dir {
             Some((dir, hash)) => TermIndex::in_dir(&dir, &hash, forms)?,
             None => TermIndex::in_memory(forms)?,
         };
-        tracing::debug!(terms = terms.len(), indexed = index.len(), "vocabulary loaded");
+        tracing::debug!(
+            terms = terms.len(),
+            indexed = index.len(),
+            "vocabulary loaded"
+        );
         Ok(Vocabulary {
             sources,
             terms,
@@ -419,9 +437,18 @@ impl Vocabulary {
 
     /// The diagnosis with this ICD-10-SE code (case-insensitive, dot optional).
     pub fn diagnosis_by_code(&self, code: &str) -> Option<&Diagnosis> {
-        let wanted: String = code.chars().filter(|c| *c != '.').collect::<String>().to_uppercase();
+        let wanted: String = code
+            .chars()
+            .filter(|c| *c != '.')
+            .collect::<String>()
+            .to_uppercase();
         self.sources.diagnoses.iter().find(|d| {
-            d.code.chars().filter(|c| *c != '.').collect::<String>().to_uppercase() == wanted
+            d.code
+                .chars()
+                .filter(|c| *c != '.')
+                .collect::<String>()
+                .to_uppercase()
+                == wanted
         })
     }
 
@@ -491,10 +518,7 @@ impl Vocabulary {
     pub fn unit_at(&self, words: &[&str]) -> Option<(&Unit, usize)> {
         for (spoken, i) in &self.units_by_spoken {
             if spoken.len() <= words.len()
-                && spoken
-                    .iter()
-                    .zip(words)
-                    .all(|(s, w)| *s == normalize(w))
+                && spoken.iter().zip(words).all(|(s, w)| *s == normalize(w))
             {
                 return Some((&self.sources.units[*i], spoken.len()));
             }
@@ -506,7 +530,7 @@ impl Vocabulary {
     /// "vikt") or a measurement abbreviation ("Hb", "CRP").
     pub fn is_measurement_label(&self, word: &str) -> bool {
         let word = normalize(word);
-        self.sources.labels.iter().any(|l| *l == word)
+        self.sources.labels.contains(&word)
             || self
                 .abbreviation(&word)
                 .is_some_and(|a| a.value && a.short.to_lowercase() == word)
@@ -715,6 +739,7 @@ fn complete_headings(sources: &mut Sources) {
                     fallback: Vec::new(),
                     cues: Vec::new(),
                     strong_cues: Vec::new(),
+                    sticky: true,
                 });
             }
         }

@@ -7,16 +7,24 @@ use skriva_vocab::{
 };
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 #[test]
 fn shipped_lists_are_large_enough() -> Result<(), Error> {
     let vocab = Vocabulary::builtin()?;
-    assert!(vocab.diagnoses().len() >= 150, "{}", vocab.diagnoses().len());
+    assert!(
+        vocab.diagnoses().len() >= 150,
+        "{}",
+        vocab.diagnoses().len()
+    );
     let drug_names: usize = vocab.drugs().iter().map(|d| 1 + d.brands.len()).sum();
     assert!(drug_names >= 200, "{drug_names}");
-    for code in ["I10.9", "F90.0B", "J03.9", "J06.9", "N39.0", "E11.9", "F32.1", "F41.1", "F43.2"] {
+    for code in [
+        "I10.9", "F90.0B", "J03.9", "J06.9", "N39.0", "E11.9", "F32.1", "F41.1", "F43.2",
+    ] {
         assert!(vocab.diagnosis_by_code(code).is_some(), "{code}");
     }
     for (name, atc) in [
@@ -44,10 +52,16 @@ fn headings_resolve_from_aliases() -> Result<(), Error> {
     let vocab = Vocabulary::builtin()?;
     let resolve = |s: &str| vocab.resolve_heading(s).map(|h| h.name.clone());
     assert_eq!(resolve("lab").as_deref(), Some("Undersökningsresultat"));
-    assert_eq!(resolve("Provsvar").as_deref(), Some("Undersökningsresultat"));
+    assert_eq!(
+        resolve("Provsvar").as_deref(),
+        Some("Undersökningsresultat")
+    );
     assert_eq!(resolve("psykstatus").as_deref(), Some("Psykiskt status"));
     assert_eq!(resolve("mediciner").as_deref(), Some("Läkemedel"));
-    assert_eq!(resolve("Psykiskt status").as_deref(), Some("Psykiskt status"));
+    assert_eq!(
+        resolve("Psykiskt status").as_deref(),
+        Some("Psykiskt status")
+    );
     assert_eq!(resolve("bedömming").as_deref(), Some("Bedömning"));
     assert_eq!(resolve("katt"), None);
     let m = vocab
@@ -68,11 +82,17 @@ fn fuzzy_and_phonetic_lookup_find_misheard_terms() -> Result<(), Error> {
         ("escitalopramm", "escitalopram"),
     ] {
         let best = vocab.lookup(heard, 1)?;
-        assert_eq!(best.first().map(|m| m.term.form.as_str()), Some(expected), "{heard}");
+        assert_eq!(
+            best.first().map(|m| m.term.form.as_str()),
+            Some(expected),
+            "{heard}"
+        );
         assert!(best[0].score >= 0.8, "{heard}: {}", best[0].score);
     }
     let phonetic = vocab.lookup_phonetic("Atarrax")?;
-    assert!(phonetic.iter().any(|m| m.term.form == "Atarax" && m.method == MatchMethod::Phonetic));
+    assert!(phonetic
+        .iter()
+        .any(|m| m.term.form == "Atarax" && m.method == MatchMethod::Phonetic));
     Ok(())
 }
 
@@ -85,11 +105,17 @@ fn find_terms_uses_stems_and_respects_abbreviation_case() -> Result<(), Error> {
         .into_iter()
         .map(|m| (m.term.kind, m.text))
         .collect();
-    assert!(found.contains(&(TermKind::Diagnosis, "Depressionen".into())), "{found:?}");
+    assert!(
+        found.contains(&(TermKind::Diagnosis, "Depressionen".into())),
+        "{found:?}"
+    );
     assert!(found.contains(&(TermKind::Drug, "Sertralin".into())));
     assert!(found.contains(&(TermKind::Abbreviation, "AT".into())));
     assert!(!found.iter().any(|(_, t)| t == "sat"));
-    assert!(found.contains(&(TermKind::Diagnosis, "Typ 2 diabetes".into())), "{found:?}");
+    assert!(
+        found.contains(&(TermKind::Diagnosis, "Typ 2 diabetes".into())),
+        "{found:?}"
+    );
     Ok(())
 }
 
@@ -101,20 +127,29 @@ fn top_terms_follow_the_template_area() -> Result<(), Error> {
     assert_eq!(terms.len(), 30);
     assert!(terms.iter().any(|t| t.form == "sertralin"));
     assert!(!terms.iter().any(|t| t.form == "Kåvepenin"));
-    assert!(matches!(vocab.template("okänd"), Err(Error::UnknownTemplate(_))));
+    assert!(matches!(
+        vocab.template("okänd"),
+        Err(Error::UnknownTemplate(_))
+    ));
     Ok(())
 }
 
 #[test]
 fn icd10se_import_reads_codes_and_titles() -> Result<(), Error> {
     let codes = import_icd10se(fixture("icd10se-sample.txt"))?;
-    let pairs: Vec<(&str, &str)> = codes.iter().map(|d| (d.code.as_str(), d.title.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = codes
+        .iter()
+        .map(|d| (d.code.as_str(), d.title.as_str()))
+        .collect();
     assert_eq!(pairs.len(), 6, "{pairs:?}");
     assert!(pairs.contains(&("J03.9", "Akut tonsillit, ospecificerad")));
     assert!(pairs.contains(&("R51", "Huvudvärk")));
     let ksh = import_icd10se(fixture("ksh97p-sample.txt"))?;
     assert_eq!(ksh[0].code, "J03-P");
-    assert!(matches!(import_icd10se(fixture("npl-semicolon.csv")), Err(Error::Import { .. })));
+    assert!(matches!(
+        import_icd10se(fixture("npl-semicolon.csv")),
+        Err(Error::Import { .. })
+    ));
     Ok(())
 }
 
@@ -122,11 +157,20 @@ fn icd10se_import_reads_codes_and_titles() -> Result<(), Error> {
 fn npl_import_groups_products_by_substance() -> Result<(), Error> {
     let drugs = import_npl(fixture("npl-sample.tsv"))?;
     assert_eq!(drugs.len(), 2, "{drugs:?}");
-    let sertralin = drugs.iter().find(|d| d.atc == "N06AB06").ok_or(Error::Invalid("no sertralin".into()))?;
-    assert_eq!(sertralin.brands, vec!["Sertralin Accord".to_owned(), "Zoloft".to_owned()]);
+    let sertralin = drugs
+        .iter()
+        .find(|d| d.atc == "N06AB06")
+        .ok_or(Error::Invalid("no sertralin".into()))?;
+    assert_eq!(
+        sertralin.brands,
+        vec!["Sertralin Accord".to_owned(), "Zoloft".to_owned()]
+    );
     let semicolon = import_npl(fixture("npl-semicolon.csv"))?;
     assert_eq!(semicolon[0].brands, vec!["Alvedon".to_owned()]);
-    assert!(matches!(import_npl(fixture("icd10se-sample.txt")), Err(Error::Import { .. })));
+    assert!(matches!(
+        import_npl(fixture("icd10se-sample.txt")),
+        Err(Error::Import { .. })
+    ));
     Ok(())
 }
 
@@ -140,7 +184,11 @@ fn data_dir_index_includes_imports_and_clinic_templates() -> Result<(), Error> {
     drop(first);
 
     store_imported_drugs(dir.path(), "npl", &import_npl(fixture("npl-sample.tsv"))?)?;
-    store_imported_diagnoses(dir.path(), "icd10se", &import_icd10se(fixture("icd10se-sample.txt"))?)?;
+    store_imported_diagnoses(
+        dir.path(),
+        "icd10se",
+        &import_icd10se(fixture("icd10se-sample.txt"))?,
+    )?;
     let clinic = dir.path().join("templates.toml");
     std::fs::write(
         &clinic,
@@ -150,7 +198,10 @@ fn data_dir_index_includes_imports_and_clinic_templates() -> Result<(), Error> {
 
     let second = Vocabulary::open(dir.path())?;
     let second_hash = std::fs::read_to_string(&hash_path).map_err(|e| Error::io(&hash_path, e))?;
-    assert_ne!(first_hash, second_hash, "index must be rebuilt when sources change");
+    assert_ne!(
+        first_hash, second_hash,
+        "index must be rebuilt when sources change"
+    );
     assert!(!second.lookup_exact("Lixtrandol").is_empty());
     assert_eq!(second.lookup("Lixtrandoll", 1)?[0].term.form, "Lixtrandol");
     assert_eq!(
@@ -158,7 +209,12 @@ fn data_dir_index_includes_imports_and_clinic_templates() -> Result<(), Error> {
         Some("Kolera orsakad av Vibrio cholerae 01, biovar cholerae")
     );
     assert_eq!(second.template("vc-telefon")?.headings.len(), 3);
-    assert_eq!(second.resolve_heading("telefonråd").map(|h| h.name.as_str()), Some("Telefonråd"));
+    assert_eq!(
+        second
+            .resolve_heading("telefonråd")
+            .map(|h| h.name.as_str()),
+        Some("Telefonråd")
+    );
     drop(second);
 
     // Reopening with unchanged sources reuses the stored index.

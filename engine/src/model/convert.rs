@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::str::FromStr;
 
-use super::ct2::{Ct2Model, Ct2Variable};
+use super::ct2::{Ct2DType, Ct2Model, Ct2Variable};
 use super::ggml::{GgmlWriter, Hparams, TensorType, GGML_QNT_VERSION, GGML_QNT_VERSION_FACTOR};
 use super::{mel, tokens};
 use crate::{Error, Result};
@@ -225,6 +225,18 @@ impl Planned<'_> {
             Source::Var(v) => Ok(v.to_f32()),
             Source::Rows(v, start, end) => v.rows_to_f32(start, end),
             Source::Sinusoids { length, channels } => Ok(sinusoids(length, channels)),
+        }
+    }
+
+    /// The stored bytes, when the source is f16 already (copied verbatim into f16 tensors).
+    fn f16_bytes(&self) -> Option<&[u8]> {
+        match self.source {
+            Source::Var(v) if v.dtype == Ct2DType::F16 => Some(&v.data),
+            Source::Rows(v, start, end) if v.dtype == Ct2DType::F16 => {
+                let row = v.data.len() / v.shape.first().copied()?.max(1);
+                v.data.get(start * row..end * row)
+            }
+            _ => None,
         }
     }
 }
@@ -649,7 +661,10 @@ impl<'a> Plan<'a> {
                 Kind::Conv => TensorType::F16,
                 Kind::Matrix => self.ty.matrix_type(),
             };
-            g.tensor(&t.name, &t.shape, ty, &t.values()?)?;
+            match t.f16_bytes() {
+                Some(raw) if ty == TensorType::F16 => g.tensor_bytes(&t.name, &t.shape, ty, raw)?,
+                _ => g.tensor(&t.name, &t.shape, ty, &t.values()?)?,
+            }
         }
         let n = g.tensor_count();
         g.finish()?;
@@ -674,5 +689,500 @@ impl<'a> Plan<'a> {
             n_text_layer: h.n_text_layer,
             n_mels: h.n_mels,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::ct2::{f16_var, write_model_bin};
+    use crate::model::ggml::{inspect, read_tensor, GgmlSummary};
+
+    /// Widths of the synthetic model: small, but 2-D rows stay multiples of 32 for q8_0.
+    const S: usize = 32;
+    const N_MELS: usize = 4;
+    const AUDIO_CTX: usize = 6;
+    const TEXT_CTX: usize = 5;
+    const ENC_LAYERS: usize = 2;
+    const DEC_LAYERS: usize = 1;
+
+    /// Deterministic values in (-1, 1), different for every variable name.
+    fn values(name: &str, n: usize) -> Vec<f32> {
+        let mut s = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn vocab() -> Vec<String> {
+        let mut v: Vec<String> = (0..=255u8).map(|b| tokens::bytes_to_token(&[b])).collect();
+        v.push("Ġpatient".into());
+        v.push("Ã¤r".into());
+        for special in ["<|endoftext|>", "<|startoftranscript|>", "<|sv|>"] {
+            v.push(special.into());
+        }
+        v
+    }
+
+    /// The variables of a tiny Whisper model in CTranslate2's layout (f16, zero key biases).
+    fn ct2_vars() -> Vec<Ct2Variable> {
+        let mut vars = Vec::new();
+        let mut add = |name: &str, shape: &[usize]| {
+            let n = shape.iter().product();
+            let mut v = values(name, n);
+            // CTranslate2 fuses q/k/v (and cross k/v) and fills the missing key bias with zeros.
+            if name.ends_with("self_attention/linear_0/bias") {
+                v[S..2 * S].fill(0.0);
+            }
+            if name.ends_with("/attention/linear_1/bias") {
+                v[..S].fill(0.0);
+            }
+            vars.push(f16_var(name, shape, &v));
+        };
+        let n_vocab = vocab().len();
+        let ln = |add: &mut dyn FnMut(&str, &[usize]), p: &str| {
+            add(&format!("{p}/gamma"), &[S]);
+            add(&format!("{p}/beta"), &[S]);
+        };
+        let lin = |add: &mut dyn FnMut(&str, &[usize]), p: &str, o: usize, i: usize| {
+            add(&format!("{p}/weight"), &[o, i]);
+            add(&format!("{p}/bias"), &[o]);
+        };
+        add("encoder/conv1/weight", &[S, N_MELS, 3]);
+        add("encoder/conv1/bias", &[S]);
+        add("encoder/conv2/weight", &[S, S, 3]);
+        add("encoder/conv2/bias", &[S]);
+        add("encoder/position_encodings/encodings", &[AUDIO_CTX, S]);
+        ln(&mut add, "encoder/layer_norm");
+        for side in ["encoder", "decoder"] {
+            let n = if side == "encoder" {
+                ENC_LAYERS
+            } else {
+                DEC_LAYERS
+            };
+            for i in 0..n {
+                let p = format!("{side}/layer_{i}");
+                lin(&mut add, &format!("{p}/self_attention/linear_0"), 3 * S, S);
+                lin(&mut add, &format!("{p}/self_attention/linear_1"), S, S);
+                ln(&mut add, &format!("{p}/self_attention/layer_norm"));
+                lin(&mut add, &format!("{p}/ffn/linear_0"), 4 * S, S);
+                lin(&mut add, &format!("{p}/ffn/linear_1"), S, 4 * S);
+                ln(&mut add, &format!("{p}/ffn/layer_norm"));
+                if side == "decoder" {
+                    lin(&mut add, &format!("{p}/attention/linear_0"), S, S);
+                    lin(&mut add, &format!("{p}/attention/linear_1"), 2 * S, S);
+                    lin(&mut add, &format!("{p}/attention/linear_2"), S, S);
+                    ln(&mut add, &format!("{p}/attention/layer_norm"));
+                }
+            }
+        }
+        add("decoder/embeddings/weight", &[n_vocab, S]);
+        add("decoder/position_encodings/encodings", &[TEXT_CTX, S]);
+        ln(&mut add, "decoder/layer_norm");
+        for (name, heads) in [("encoder/num_heads", 2i16), ("decoder/num_heads", 2)] {
+            vars.push(Ct2Variable {
+                name: name.into(),
+                shape: vec![],
+                dtype: Ct2DType::I16,
+                data: heads.to_le_bytes().to_vec(),
+            });
+        }
+        vars.push(Ct2Variable {
+            name: "decoder/scale_embeddings".into(),
+            shape: vec![],
+            dtype: Ct2DType::I8,
+            data: vec![0],
+        });
+        vars
+    }
+
+    fn write_ct2_dir(dir: &Path, vars: &[Ct2Variable], vocab: &[String]) {
+        let bin = write_model_bin(
+            "WhisperSpec",
+            3,
+            vars,
+            &[("decoder/projection/weight", "decoder/embeddings/weight")],
+        );
+        fs::write(dir.join("model.bin"), bin).expect("model.bin");
+        fs::write(dir.join("vocabulary.txt"), vocab.join("\n") + "\n").expect("vocabulary");
+    }
+
+    fn tiny_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_ct2_dir(dir.path(), &ct2_vars(), &vocab());
+        dir
+    }
+
+    /// Converted tensors by name: (ggml dims, type, values).
+    type Tensors = BTreeMap<String, (Vec<usize>, TensorType, Vec<f32>)>;
+
+    fn load(path: &Path) -> (GgmlSummary, Tensors) {
+        let s = inspect(path).expect("inspect");
+        let t = s
+            .tensors
+            .iter()
+            .map(|t| {
+                let v = read_tensor(path, t).expect("tensor");
+                (t.name.clone(), (t.ne.clone(), t.ty, v))
+            })
+            .collect();
+        (s, t)
+    }
+
+    fn src(name: &str, n: usize) -> Vec<f32> {
+        // The f16 values CTranslate2 stored.
+        values(name, n)
+            .into_iter()
+            .map(|x| half::f16::from_f32(x).to_f32())
+            .collect()
+    }
+
+    #[test]
+    fn tiny_model_round_trips_f16() {
+        let dir = tiny_dir();
+        let out = dir.path().join("out").join("ggml-tiny.bin");
+        let report = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect("converts");
+        let expected_tensors = 7 + 15 * ENC_LAYERS + 4 + 24 * DEC_LAYERS;
+        assert_eq!(report.tensors, expected_tensors);
+        assert_eq!(report.bytes, fs::metadata(&out).expect("out").len());
+        assert_eq!(report.n_tokens, 258);
+        assert_eq!(
+            (report.n_vocab, report.n_audio_layer, report.n_text_layer),
+            (261, 2, 1)
+        );
+
+        let (s, t) = load(&out);
+        let h = s.hparams;
+        assert_eq!(
+            [
+                h.n_vocab,
+                h.n_audio_ctx,
+                h.n_audio_state,
+                h.n_audio_head,
+                h.n_audio_layer
+            ],
+            [261, AUDIO_CTX as i32, S as i32, 2, ENC_LAYERS as i32]
+        );
+        assert_eq!(
+            [
+                h.n_text_ctx,
+                h.n_text_state,
+                h.n_text_head,
+                h.n_text_layer,
+                h.n_mels,
+                h.ftype
+            ],
+            [
+                TEXT_CTX as i32,
+                S as i32,
+                2,
+                DEC_LAYERS as i32,
+                N_MELS as i32,
+                1
+            ]
+        );
+        assert_eq!((s.n_mel, s.n_fft), (N_MELS, 201));
+        assert_eq!(s.mel_filters, mel::mel_filters(16_000, 400, N_MELS));
+        assert_eq!(s.vocab.len(), 258);
+        assert_eq!(s.vocab[32], b" ");
+        assert_eq!(s.vocab[10], b"\n");
+        assert_eq!(s.vocab[256], b" patient");
+        assert_eq!(s.vocab[257], "är".as_bytes());
+        assert_eq!(s.tensors.len(), expected_tensors);
+
+        // Names are exactly whisper.cpp's set (encoder key has no bias).
+        let names: BTreeSet<&str> = t.keys().map(String::as_str).collect();
+        for n in [
+            "encoder.positional_embedding",
+            "encoder.conv1.weight",
+            "encoder.conv2.bias",
+            "encoder.ln_post.weight",
+            "encoder.blocks.1.attn.query.bias",
+            "encoder.blocks.1.attn.key.weight",
+            "encoder.blocks.1.attn.value.bias",
+            "encoder.blocks.1.attn.out.weight",
+            "encoder.blocks.1.attn_ln.bias",
+            "encoder.blocks.1.mlp_ln.weight",
+            "encoder.blocks.1.mlp.0.weight",
+            "encoder.blocks.1.mlp.2.bias",
+            "decoder.positional_embedding",
+            "decoder.token_embedding.weight",
+            "decoder.ln.bias",
+            "decoder.blocks.0.cross_attn.query.weight",
+            "decoder.blocks.0.cross_attn.key.weight",
+            "decoder.blocks.0.cross_attn.value.bias",
+            "decoder.blocks.0.cross_attn.out.bias",
+            "decoder.blocks.0.cross_attn_ln.weight",
+        ] {
+            assert!(names.contains(n), "missing {n}");
+        }
+        assert!(!names.iter().any(|n| n.contains("key.bias")));
+
+        // Types and ggml (innermost-first) shapes as whisper.cpp's loader creates them.
+        let shape_ty = |n: &str| (t[n].0.clone(), t[n].1);
+        assert_eq!(
+            shape_ty("encoder.conv1.weight"),
+            (vec![3, N_MELS, S], TensorType::F16)
+        );
+        assert_eq!(
+            shape_ty("encoder.conv1.bias"),
+            (vec![1, S], TensorType::F32)
+        );
+        assert_eq!(
+            shape_ty("encoder.positional_embedding"),
+            (vec![S, AUDIO_CTX], TensorType::F32)
+        );
+        assert_eq!(
+            shape_ty("decoder.positional_embedding"),
+            (vec![S, TEXT_CTX], TensorType::F32)
+        );
+        assert_eq!(
+            shape_ty("decoder.token_embedding.weight"),
+            (vec![S, 261], TensorType::F16)
+        );
+        assert_eq!(
+            shape_ty("encoder.blocks.0.mlp.0.weight"),
+            (vec![S, 4 * S], TensorType::F16)
+        );
+        assert_eq!(
+            shape_ty("encoder.blocks.0.mlp.2.weight"),
+            (vec![4 * S, S], TensorType::F16)
+        );
+        assert_eq!(
+            shape_ty("decoder.blocks.0.attn.key.weight"),
+            (vec![S, S], TensorType::F16)
+        );
+        assert_eq!(shape_ty("decoder.ln.weight"), (vec![S], TensorType::F32));
+
+        // Values: f16 → f16 and f16 → f32 are exact; fused projections split by rows.
+        let v = |n: &str| t[n].2.clone();
+        let qkv_w = src("encoder/layer_1/self_attention/linear_0/weight", 3 * S * S);
+        let qkv_b = src("encoder/layer_1/self_attention/linear_0/bias", 3 * S);
+        assert_eq!(v("encoder.blocks.1.attn.query.weight"), qkv_w[..S * S]);
+        assert_eq!(
+            v("encoder.blocks.1.attn.key.weight"),
+            qkv_w[S * S..2 * S * S]
+        );
+        assert_eq!(v("encoder.blocks.1.attn.value.weight"), qkv_w[2 * S * S..]);
+        assert_eq!(v("encoder.blocks.1.attn.query.bias"), qkv_b[..S]);
+        assert_eq!(v("encoder.blocks.1.attn.value.bias"), qkv_b[2 * S..]);
+        let kv_w = src("decoder/layer_0/attention/linear_1/weight", 2 * S * S);
+        let kv_b = src("decoder/layer_0/attention/linear_1/bias", 2 * S);
+        assert_eq!(v("decoder.blocks.0.cross_attn.key.weight"), kv_w[..S * S]);
+        assert_eq!(v("decoder.blocks.0.cross_attn.value.weight"), kv_w[S * S..]);
+        assert_eq!(v("decoder.blocks.0.cross_attn.value.bias"), kv_b[S..]);
+        assert_eq!(
+            v("decoder.blocks.0.cross_attn.out.weight"),
+            src("decoder/layer_0/attention/linear_2/weight", S * S)
+        );
+        assert_eq!(
+            v("decoder.blocks.0.cross_attn_ln.bias"),
+            src("decoder/layer_0/attention/layer_norm/beta", S)
+        );
+        assert_eq!(
+            v("encoder.blocks.0.mlp.2.weight"),
+            src("encoder/layer_0/ffn/linear_1/weight", 4 * S * S)
+        );
+        assert_eq!(
+            v("encoder.conv1.weight"),
+            src("encoder/conv1/weight", S * N_MELS * 3)
+        );
+        assert_eq!(v("encoder.conv2.bias"), src("encoder/conv2/bias", S));
+        assert_eq!(
+            v("encoder.ln_post.weight"),
+            src("encoder/layer_norm/gamma", S)
+        );
+        assert_eq!(
+            v("decoder.token_embedding.weight"),
+            src("decoder/embeddings/weight", 261 * S)
+        );
+        assert_eq!(
+            v("encoder.positional_embedding"),
+            src("encoder/position_encodings/encodings", AUDIO_CTX * S)
+        );
+
+        // The temporary file was renamed away; nothing else is left beside the output.
+        let left: Vec<_> = fs::read_dir(out.parent().expect("dir"))
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("ggml-tiny.bin")]);
+    }
+
+    #[test]
+    fn tiny_model_round_trips_q8_0() {
+        let dir = tiny_dir();
+        let out = dir.path().join("ggml-tiny-q8_0.bin");
+        let report = convert_ct2_dir(dir.path(), &out, GgmlType::Q8_0).expect("converts");
+        assert_eq!(report.ftype, GgmlType::Q8_0);
+        let (s, t) = load(&out);
+        assert_eq!(s.hparams.ftype, 2007);
+        assert_eq!(t["encoder.blocks.0.attn.query.weight"].1, TensorType::Q8_0);
+        assert_eq!(t["decoder.token_embedding.weight"].1, TensorType::Q8_0);
+        assert_eq!(t["encoder.conv2.weight"].1, TensorType::F16);
+        assert_eq!(t["encoder.conv2.bias"].1, TensorType::F32);
+        assert_eq!(t["decoder.blocks.0.mlp_ln.bias"].1, TensorType::F32);
+        let want = src("decoder/layer_0/self_attention/linear_0/weight", 3 * S * S);
+        let got = &t["decoder.blocks.0.attn.value.weight"].2;
+        let max_err = got
+            .iter()
+            .zip(&want[2 * S * S..])
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        // Values are in (-1, 1): a q8_0 step is at most 1/127.
+        assert!(max_err > 0.0 && max_err <= 1.0 / 200.0, "max err {max_err}");
+    }
+
+    #[test]
+    fn tiny_model_loads_in_whisper_cpp() {
+        let dir = tiny_dir();
+        for ty in [GgmlType::F16, GgmlType::Q8_0] {
+            let out = dir.path().join(format!("ggml-tiny-{ty}.bin"));
+            convert_ct2_dir(dir.path(), &out, ty).expect("converts");
+            let params = whisper_rs::WhisperContextParameters::default();
+            whisper_rs::WhisperContext::new_with_params(&out, params)
+                .unwrap_or_else(|e| panic!("whisper.cpp rejects the {ty} file: {e}"));
+        }
+    }
+
+    #[test]
+    fn nonzero_key_bias_is_refused_and_leaves_no_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut vars = ct2_vars();
+        let name = "encoder/layer_1/self_attention/linear_0/bias";
+        let bias = vars.iter_mut().find(|v| v.name == name).expect("bias");
+        let mut values = bias.to_f32();
+        values[S + 3] = 0.25;
+        *bias = f16_var(name, &[3 * S], &values);
+        write_ct2_dir(dir.path(), &vars, &vocab());
+        let out = dir.path().join("ggml.bin");
+        fs::write(&out, b"previous model").expect("old file");
+        let err = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect_err("key bias");
+        assert!(matches!(err, Error::Convert(_)), "{err}");
+        assert!(
+            err.to_string().contains("key bias") && err.to_string().contains(name),
+            "{err}"
+        );
+        // The previous file is untouched and no temporary file is left behind.
+        assert_eq!(fs::read(&out).expect("old file"), b"previous model");
+        let n = fs::read_dir(dir.path()).expect("ls").count();
+        assert_eq!(n, 3, "model.bin, vocabulary.txt, ggml.bin");
+
+        // Cross-attention key bias likewise.
+        let mut vars = ct2_vars();
+        let name = "decoder/layer_0/attention/linear_1/bias";
+        let bias = vars.iter_mut().find(|v| v.name == name).expect("bias");
+        *bias = f16_var(name, &[2 * S], &[0.5; 2 * S]);
+        write_ct2_dir(dir.path(), &vars, &vocab());
+        let err = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect_err("cross key bias");
+        assert!(err.to_string().contains(name), "{err}");
+    }
+
+    #[test]
+    fn malformed_model_directories_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("ggml.bin");
+        // No model.bin.
+        let err = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect_err("empty dir");
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+
+        // Vocabulary size must match the embedding.
+        let mut v = vocab();
+        v.pop();
+        write_ct2_dir(dir.path(), &ct2_vars(), &v);
+        let err = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect_err("vocab");
+        assert!(
+            err.to_string().contains("vocabulary has 260 tokens"),
+            "{err}"
+        );
+
+        // Missing tensor.
+        let vars: Vec<_> = ct2_vars()
+            .into_iter()
+            .filter(|v| v.name != "decoder/layer_0/ffn/linear_1/bias")
+            .collect();
+        write_ct2_dir(dir.path(), &vars, &vocab());
+        let err = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect_err("missing");
+        assert!(err
+            .to_string()
+            .contains("missing variable decoder/layer_0/ffn/linear_1/bias"));
+
+        // An extra weight the mapping does not know.
+        let mut vars = ct2_vars();
+        vars.push(f16_var("decoder/layer_0/extra/weight", &[2], &[1.0, 2.0]));
+        write_ct2_dir(dir.path(), &vars, &vocab());
+        let err = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect_err("extra");
+        assert!(
+            err.to_string()
+                .contains("unexpected variable decoder/layer_0/extra"),
+            "{err}"
+        );
+
+        // Not Whisper.
+        let bin = write_model_bin("TransformerSpec", 1, &ct2_vars(), &[]);
+        fs::write(dir.path().join("model.bin"), bin).expect("model.bin");
+        let err = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect_err("spec");
+        assert!(err.to_string().contains("not a Whisper model"), "{err}");
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn vocabulary_json_is_accepted() {
+        let dir = tiny_dir();
+        fs::remove_file(dir.path().join("vocabulary.txt")).expect("rm");
+        let json = serde_json::to_string(&vocab()).expect("json");
+        fs::write(dir.path().join("vocabulary.json"), json).expect("write");
+        let out = dir.path().join("ggml.bin");
+        let report = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect("converts");
+        assert_eq!(report.n_tokens, 258);
+        fs::remove_file(dir.path().join("vocabulary.json")).expect("rm");
+        let err = convert_ct2_dir(dir.path(), &out, GgmlType::F16).expect_err("no vocabulary");
+        assert!(err.to_string().contains("no vocabulary.txt"), "{err}");
+    }
+
+    #[test]
+    fn layer_counting_ignores_layer_norm() {
+        let bin = write_model_bin("WhisperSpec", 3, &ct2_vars(), &[]);
+        let m = Ct2Model::parse(bin.as_slice(), bin.len() as u64).expect("parses");
+        assert!(m.variables.contains_key("encoder/layer_norm/gamma"));
+        assert_eq!(count_layers(&m, "encoder").expect("layers"), ENC_LAYERS);
+        assert_eq!(count_layers(&m, "decoder").expect("layers"), DEC_LAYERS);
+        let gap: Vec<_> = ct2_vars()
+            .into_iter()
+            .filter(|v| !v.name.starts_with("encoder/layer_0/"))
+            .collect();
+        let bin = write_model_bin("WhisperSpec", 3, &gap, &[]);
+        let m = Ct2Model::parse(bin.as_slice(), bin.len() as u64).expect("parses");
+        assert!(count_layers(&m, "encoder").is_err());
+    }
+
+    #[test]
+    fn sinusoids_match_whisper() {
+        let pe = sinusoids(3, 8);
+        // t = 0: sin = 0, cos = 1.
+        assert_eq!(&pe[..8], &[0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+        // t = 1, k = 0: frequency 1; k = 3: frequency 1/10000.
+        assert!((pe[8] - 1f32.sin()).abs() < 1e-7);
+        assert!((pe[8 + 3] - 1e-4f32.sin()).abs() < 1e-7);
+        assert!((pe[8 + 4] - 1f32.cos()).abs() < 1e-7);
+    }
+
+    #[test]
+    fn ggml_type_parses_and_prints() {
+        assert_eq!("f16".parse::<GgmlType>().expect("f16"), GgmlType::F16);
+        assert_eq!("Q8_0".parse::<GgmlType>().expect("q8_0"), GgmlType::Q8_0);
+        assert!(matches!("f32".parse::<GgmlType>(), Err(Error::Invalid(_))));
+        assert_eq!(GgmlType::Q8_0.to_string(), "q8_0");
+        assert_eq!(GgmlType::F16.to_string(), "f16");
+        assert_eq!(GgmlType::F16.ftype(), 1);
+        assert_eq!(GgmlType::Q8_0.ftype() % GGML_QNT_VERSION_FACTOR, 7);
     }
 }

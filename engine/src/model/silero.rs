@@ -99,7 +99,7 @@ impl SafeTensors {
     /// Reads and validates `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(bytes).map_err(|reason| {
+        Self::parse(bytes).map_err(|reason| {
             Error::Convert(format!(
                 "{}: not a valid safetensors file: {reason}",
                 path.display()
@@ -109,7 +109,12 @@ impl SafeTensors {
 
     /// Parses a whole safetensors file. Every tensor's byte range must lie inside the data section,
     /// match `dtype × shape`, and not overlap another tensor.
-    pub fn from_bytes(bytes: Vec<u8>) -> std::result::Result<Self, String> {
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+        Self::parse(bytes)
+            .map_err(|reason| Error::Convert(format!("not a valid safetensors file: {reason}")))
+    }
+
+    fn parse(bytes: Vec<u8>) -> std::result::Result<Self, String> {
         let prefix: [u8; 8] = bytes
             .get(..8)
             .and_then(|b| b.try_into().ok())
@@ -550,6 +555,14 @@ fn write_atomic(out: &Path, bytes: &[u8]) -> Result<()> {
         w.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
         w.flush().map_err(|e| Error::io(tmp.path(), e))?;
     }
+    // tempfile creates 0600; a model file is meant to be readable like any other.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(tmp.path(), e))?;
+    }
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io(tmp.path(), e))?;
@@ -761,7 +774,11 @@ mod tests {
     #[test]
     fn rejects_truncated_and_corrupt_input() {
         let good = build(&[("a", "F32", vec![4], f32_bytes(&[1.0, 2.0, 3.0, 4.0]))]);
-        let err = |bytes: Vec<u8>| SafeTensors::from_bytes(bytes).unwrap_err();
+        let err = |bytes: Vec<u8>| SafeTensors::parse(bytes).unwrap_err();
+        assert!(matches!(
+            SafeTensors::from_bytes(vec![1]),
+            Err(Error::Convert(m)) if m.starts_with("not a valid safetensors file: file is 1 bytes")
+        ));
 
         assert!(err(vec![1, 2, 3]).contains("shorter than the 8-byte header length"));
         assert!(err(good[..20].to_vec()).contains("exceeds"));
@@ -833,6 +850,12 @@ mod tests {
         let bytes = fs::read(&out).unwrap();
         assert_eq!(report.bytes, bytes.len() as u64);
         assert_eq!(report.sha256, format!("{:x}", Sha256::digest(&bytes)));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&out).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
         // Only the output and no temp file remain.
         let names: Vec<_> = fs::read_dir(out.parent().unwrap())
             .unwrap()
@@ -869,7 +892,8 @@ mod tests {
         for (t, (idx, (name, ne, ty))) in tensors.iter().zip(expect.iter().enumerate()) {
             assert_eq!((t.name.as_str(), t.ne.as_slice(), t.ty), (*name, *ne, *ty));
             // Row-major order is kept: element i of source tensor `idx` is `idx + i/2^20`.
-            for &i in &[0, 1, t.values.len() / 2, t.values.len() - 1] {
+            let n = t.values.len();
+            for i in [0, 1.min(n - 1), n / 2, n - 1] {
                 let want = idx as f32 + i as f32 / (1 << 20) as f32;
                 let tol = if *ty == 1 {
                     want.abs() * 1e-3 + 1e-6

@@ -153,7 +153,7 @@ impl Recognizer {
             config.threads
         };
         let vad = match &config.vad_model {
-            Some(p) => Some(Vad::load(p, threads, VadSettings::default())?),
+            Some(p) => Some(Vad::load(p, VadSettings::default())?),
             None => None,
         };
         let model_name = path.file_name().map_or_else(

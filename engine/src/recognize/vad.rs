@@ -53,7 +53,7 @@ pub struct Vad {
 
 impl Vad {
     /// Loads a ggml Silero VAD model.
-    pub fn load(path: &Path, threads: usize, settings: VadSettings) -> Result<Self> {
+    pub fn load(path: &Path, settings: VadSettings) -> Result<Self> {
         let path_str = path.to_str().ok_or_else(|| Error::Model {
             path: path.to_path_buf(),
             reason: "path is not UTF-8".into(),
@@ -65,7 +65,9 @@ impl Vad {
             });
         }
         let mut params = WhisperVadContextParams::new();
-        params.set_n_threads(threads.clamp(1, 4) as i32);
+        // The per-window network is tiny: with more than one thread ggml's workers spin at every
+        // step and detection gets ~100x slower on a loaded machine.
+        params.set_n_threads(1);
         params.set_use_gpu(false);
         let ctx = WhisperVadContext::new(path_str, params).map_err(|e| Error::Model {
             path: path.to_path_buf(),
@@ -75,6 +77,12 @@ impl Vad {
             ctx: Mutex::new(ctx),
             settings,
         })
+    }
+
+    /// The settings regions are detected with (callers that reason about pause lengths need
+    /// the padding and minimum silence).
+    pub fn settings(&self) -> &VadSettings {
+        &self.settings
     }
 
     /// Speech regions of a 16 kHz mono clip, in order.

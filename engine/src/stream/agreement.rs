@@ -1,0 +1,260 @@
+//! The LocalAgreement-2 policy of whisper_streaming: a word is committed once two consecutive
+//! hypotheses of the same live buffer agree on it (and on everything before it). Words are
+//! compared normalized: lowercase, letters and digits only.
+
+use crate::recognize::Word;
+
+/// Committed words are not looked for after this many seconds of the new hypothesis.
+const OVERLAP_WINDOW_S: f64 = 1.0;
+/// Longest run of committed words a re-decode may repeat at its start.
+const MAX_OVERLAP_WORDS: usize = 5;
+/// Whisper's word times wobble by about a token; a word starting this much before the last
+/// committed end may still be new.
+const TIME_SLACK_S: f64 = 0.1;
+
+/// A word as compared between hypotheses.
+pub(crate) fn normalize_word(word: &str) -> String {
+    word.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn same_words(a: &[Word], b: &[Word]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| normalize_word(&x.word) == normalize_word(&y.word))
+}
+
+/// Number of leading words on which `a` and `b` agree.
+pub(crate) fn agreed_prefix_len(a: &[Word], b: &[Word]) -> usize {
+    a.iter()
+        .zip(b)
+        .take_while(|(x, y)| normalize_word(&x.word) == normalize_word(&y.word))
+        .count()
+}
+
+/// The part of a hypothesis of the live buffer that is not yet committed.
+///
+/// `in_buffer` are the committed words whose audio is still in the buffer, `committed` all
+/// committed words of the utterance. The hypothesis is aligned to `in_buffer` by characters,
+/// so a re-decode that joins or splits words ("Blod" committed, now "Blodtrycket") or respells
+/// one still lines up; an exact match that ends inside a word keeps the rest of that word as
+/// a new word. Without committed audio in the buffer (after a trim), or when the alignment is
+/// poor, words that started before the last committed end are dropped by time and a leftover
+/// repetition of the committed tail is removed by text.
+pub(crate) fn uncommitted(
+    hypothesis: &[Word],
+    in_buffer: &[Word],
+    committed: &[Word],
+) -> Vec<Word> {
+    if !in_buffer.is_empty() {
+        if let Some(rest) = after_aligned_prefix(hypothesis, in_buffer) {
+            return rest;
+        }
+    }
+    let Some(last) = committed.last() else {
+        return hypothesis.to_vec();
+    };
+    let first_new = hypothesis
+        .iter()
+        .position(|w| w.start > last.end - TIME_SLACK_S)
+        .unwrap_or(hypothesis.len());
+    let rest = &hypothesis[first_new..];
+    let Some(first) = rest.first() else {
+        return Vec::new();
+    };
+    if (first.start - last.end).abs() >= OVERLAP_WINDOW_S {
+        return rest.to_vec();
+    }
+    let longest = MAX_OVERLAP_WORDS.min(rest.len()).min(committed.len());
+    for n in (1..=longest).rev() {
+        if same_words(&committed[committed.len() - n..], &rest[..n]) {
+            return rest[n..].to_vec();
+        }
+    }
+    rest.to_vec()
+}
+
+/// Aligns the normalized characters of `committed` with the shortest-distance prefix of the
+/// hypothesis' characters; returns the hypothesis after that prefix, or `None` when more than
+/// a quarter of the committed characters would have to change (the decode went elsewhere).
+fn after_aligned_prefix(hypothesis: &[Word], committed: &[Word]) -> Option<Vec<Word>> {
+    let target: Vec<char> = committed
+        .iter()
+        .flat_map(|w| normalize_word(&w.word).chars().collect::<Vec<_>>())
+        .collect();
+    let mut chars = Vec::new();
+    // word_starts[k] = index in `chars` where hypothesis word k begins; one extra at the end.
+    let mut word_starts = Vec::with_capacity(hypothesis.len() + 1);
+    for word in hypothesis {
+        word_starts.push(chars.len());
+        chars.extend(normalize_word(&word.word).chars());
+    }
+    word_starts.push(chars.len());
+
+    let (cut, distance) = best_prefix_end(&target, &chars, &word_starts);
+    if distance * 4 > target.len().max(1) {
+        return None;
+    }
+    // The word the cut falls in (the last word that starts at or before it).
+    let k = word_starts[..hypothesis.len()]
+        .iter()
+        .rposition(|&start| start <= cut)
+        .unwrap_or(0);
+    if k >= hypothesis.len() {
+        return Some(Vec::new());
+    }
+    let offset = cut - word_starts[k];
+    let word_len = word_starts[k + 1] - word_starts[k];
+    if offset == 0 {
+        return Some(hypothesis[k..].to_vec());
+    }
+    if offset >= word_len {
+        return Some(hypothesis[k + 1..].to_vec());
+    }
+    if distance == 0 {
+        // Committed text ends inside this word: keep what follows as a word of its own.
+        let mut rest = vec![rest_of_word(&hypothesis[k], offset, committed)];
+        rest.extend_from_slice(&hypothesis[k + 1..]);
+        return Some(rest);
+    }
+    // An inexact alignment inside a word: snap to the nearer word edge.
+    let from = if offset * 2 >= word_len { k + 1 } else { k };
+    Some(hypothesis[from..].to_vec())
+}
+
+/// End index in `text` of the prefix closest (in edit distance) to `target`, and the distance.
+/// Ties go to word boundaries (sorted `boundaries`), then to the end nearest the target's length.
+fn best_prefix_end(target: &[char], text: &[char], boundaries: &[usize]) -> (usize, usize) {
+    // row[j] = edit distance between the target so far and text[..j].
+    let mut row: Vec<usize> = (0..=text.len()).collect();
+    for (i, &t) in target.iter().enumerate() {
+        let mut next = vec![i + 1; text.len() + 1];
+        for (j, &c) in text.iter().enumerate() {
+            next[j + 1] = (row[j] + usize::from(t != c))
+                .min(row[j + 1] + 1)
+                .min(next[j] + 1);
+        }
+        row = next;
+    }
+    row.iter()
+        .enumerate()
+        .min_by_key(|&(j, &d)| {
+            let inside_word = boundaries.binary_search(&j).is_err();
+            (d, inside_word, j.abs_diff(target.len()))
+        })
+        .map_or((0, target.len()), |(j, &d)| (j, d))
+}
+
+/// `word` without its first `skip` letters/digits, timed from where the committed words end.
+fn rest_of_word(word: &Word, skip: usize, committed: &[Word]) -> Word {
+    let mut seen = 0;
+    let split = word
+        .word
+        .char_indices()
+        .find(|&(_, c)| {
+            if seen == skip && c.is_alphanumeric() {
+                return true;
+            }
+            if c.is_alphanumeric() {
+                seen += c.to_lowercase().count();
+            }
+            false
+        })
+        .map_or(word.word.len(), |(i, _)| i);
+    let start = committed
+        .last()
+        .map_or(word.start, |last| last.end.clamp(word.start, word.end));
+    Word {
+        word: word.word[split..].to_string(),
+        start,
+        end: word.end,
+        p: word.p,
+    }
+}
+
+/// Words joined as text.
+pub(crate) fn join_words(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.word.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words one per 0.5 s starting at `t0`.
+    fn words(text: &str, t0: f64) -> Vec<Word> {
+        text.split_whitespace()
+            .enumerate()
+            .map(|(i, w)| Word {
+                word: w.into(),
+                start: t0 + 0.5 * i as f64,
+                end: t0 + 0.5 * i as f64 + 0.4,
+                p: 0.9,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn normalization_ignores_case_and_punctuation() {
+        assert_eq!(normalize_word("Dagar."), "dagar");
+        assert_eq!(normalize_word("140/90,"), "14090");
+        assert_eq!(normalize_word("Åtta!"), "åtta");
+        let a = words("Patienten har feber,", 0.0);
+        let b = words("patienten har feber och", 0.0);
+        assert_eq!(agreed_prefix_len(&a, &b), 3);
+    }
+
+    #[test]
+    fn committed_prefix_is_cut_by_text() {
+        let committed = words("patienten har", 0.0);
+        let hyp = words("Patienten har haft feber", 0.0);
+        let rest = uncommitted(&hyp, &committed, &committed);
+        assert_eq!(join_words(&rest), "haft feber");
+    }
+
+    #[test]
+    fn drifted_hypothesis_is_cut_by_time_then_overlap() {
+        let committed = words("patienten har haft", 0.0);
+        // The re-decode merged the first words differently but kept the times.
+        let mut hyp = words("patienterna har haft feber i", 0.0);
+        hyp.remove(0);
+        let rest = uncommitted(&hyp, &committed, &committed);
+        assert_eq!(join_words(&rest), "feber i");
+        // After a trim the buffer starts at the last committed end; the cut word is repeated.
+        let hyp = words("haft feber i", 1.4);
+        let rest = uncommitted(&hyp, &[], &committed);
+        assert_eq!(join_words(&rest), "feber i");
+    }
+
+    #[test]
+    fn joined_and_respelled_words_still_align() {
+        // "Blod" was committed; the re-decode hears "Blodtrycket".
+        let committed = words("Blod", 0.0);
+        let hyp = words("Blodtrycket, är hundra", 0.0);
+        let rest = uncommitted(&hyp, &committed, &committed);
+        assert_eq!(join_words(&rest), "trycket, är hundra");
+        assert!((rest[0].start - 0.4).abs() < 1e-9);
+        // Committed "Blod trycket" against a re-decode that joined them.
+        let committed = words("Blod trycket", 0.0);
+        let hyp = words("Blodtrycket är", 0.0);
+        assert_eq!(join_words(&uncommitted(&hyp, &committed, &committed)), "är");
+        // A respelled word inside the committed text.
+        let committed = words("patienten har haft halsund", 0.0);
+        let hyp = words("Patienten har haft halvt och feber", 0.0);
+        let rest = uncommitted(&hyp, &committed, &committed);
+        assert_eq!(join_words(&rest), "och feber");
+    }
+
+    #[test]
+    fn nothing_committed_keeps_everything() {
+        let hyp = words("hej hej", 0.0);
+        assert_eq!(uncommitted(&hyp, &[], &[]).len(), 2);
+    }
+}

@@ -1,0 +1,658 @@
+//! Swedish number words to digits where the note style wants digits: measurements and doses,
+//! blood pressure, decimals with a decimal comma, ages, dates, years, ICD codes spelled out,
+//! personnummer. Small counts in running prose stay words (Språkrådet: 1–12 in words).
+//! Also the spoken forms of abbreviations ("se er pe" → "CRP"), which must be joined first.
+
+use skriva_vocab::{normalize, Vocabulary};
+
+use super::tokens::{Item, Kind};
+
+const UNITS: [(&str, u64); 11] = [
+    ("noll", 0),
+    ("ett", 1),
+    ("en", 1),
+    ("två", 2),
+    ("tre", 3),
+    ("fyra", 4),
+    ("fem", 5),
+    ("sex", 6),
+    ("sju", 7),
+    ("åtta", 8),
+    ("nio", 9),
+];
+const TEENS: [(&str, u64); 11] = [
+    ("tio", 10),
+    ("elva", 11),
+    ("tolv", 12),
+    ("tretton", 13),
+    ("fjorton", 14),
+    ("femton", 15),
+    ("sexton", 16),
+    ("sjutton", 17),
+    ("aderton", 18),
+    ("arton", 18),
+    ("nitton", 19),
+];
+/// Tens with the colloquial spellings a recognizer writes ("femti", "tjugu").
+const TENS: [(&str, u64); 17] = [
+    ("tjugo", 20),
+    ("tjugu", 20),
+    ("tjuge", 20),
+    ("trettio", 30),
+    ("tretti", 30),
+    ("fyrtio", 40),
+    ("fyrti", 40),
+    ("femtio", 50),
+    ("femti", 50),
+    ("sextio", 60),
+    ("sexti", 60),
+    ("sjuttio", 70),
+    ("sjutti", 70),
+    ("åttio", 80),
+    ("åtti", 80),
+    ("nittio", 90),
+    ("nitti", 90),
+];
+const ORDINALS: [(&str, u64); 20] = [
+    ("första", 1),
+    ("förste", 1),
+    ("andra", 2),
+    ("tredje", 3),
+    ("fjärde", 4),
+    ("femte", 5),
+    ("sjätte", 6),
+    ("sjunde", 7),
+    ("åttonde", 8),
+    ("nionde", 9),
+    ("tionde", 10),
+    ("elfte", 11),
+    ("tolfte", 12),
+    ("trettonde", 13),
+    ("fjortonde", 14),
+    ("femtonde", 15),
+    ("sextonde", 16),
+    ("sjuttonde", 17),
+    ("artonde", 18),
+    ("nittonde", 19),
+];
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+/// Words that end an age compound: "tjugofyraårig" → "24-årig".
+const AGE_SUFFIXES: [&str; 6] = ["åringen", "åriga", "åring", "årig", "årigt", "åriges"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Atom {
+    Unit(u64),
+    Teen(u64),
+    Tens(u64),
+    Hundred,
+    Thousand,
+}
+
+/// Splits a number word into atoms ("tvåhundrafemtio" → två, hundra, femtio).
+fn atoms(word: &str) -> Option<Vec<Atom>> {
+    if word.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut options: Vec<(&str, Atom)> = Vec::new();
+    options.extend(UNITS.iter().map(|&(w, v)| (w, Atom::Unit(v))));
+    options.extend(TEENS.iter().map(|&(w, v)| (w, Atom::Teen(v))));
+    options.extend(TENS.iter().map(|&(w, v)| (w, Atom::Tens(v))));
+    options.push(("hundra", Atom::Hundred));
+    options.push(("tusen", Atom::Thousand));
+    options.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
+    for (prefix, atom) in options {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            if let Some(mut tail) = atoms(rest) {
+                tail.insert(0, atom);
+                return Some(tail);
+            }
+        }
+    }
+    None
+}
+
+fn below_hundred(atoms: &[Atom]) -> Option<u64> {
+    match atoms {
+        [Atom::Unit(v)] | [Atom::Teen(v)] | [Atom::Tens(v)] => Some(*v),
+        [Atom::Tens(t), Atom::Unit(u)] if *u > 0 => Some(t + u),
+        _ => None,
+    }
+}
+
+fn below_thousand(atoms: &[Atom]) -> Option<u64> {
+    match atoms.iter().position(|a| *a == Atom::Hundred) {
+        Some(at) => {
+            let left = if at == 0 {
+                1
+            } else {
+                below_hundred(&atoms[..at])?
+            };
+            let right = if at + 1 == atoms.len() {
+                0
+            } else {
+                below_hundred(&atoms[at + 1..])?
+            };
+            (left > 0).then_some(left * 100 + right)
+        }
+        None => below_hundred(atoms),
+    }
+}
+
+fn evaluate(atoms: &[Atom]) -> Option<u64> {
+    if atoms.contains(&Atom::Unit(0)) {
+        return (atoms.len() == 1).then_some(0);
+    }
+    match atoms.iter().position(|a| *a == Atom::Thousand) {
+        Some(at) => {
+            let left = if at == 0 {
+                1
+            } else {
+                below_thousand(&atoms[..at])?
+            };
+            let right = if at + 1 == atoms.len() {
+                0
+            } else {
+                below_thousand(&atoms[at + 1..])?
+            };
+            Some(left * 1000 + right)
+        }
+        None => below_thousand(atoms),
+    }
+}
+
+/// The value of a Swedish cardinal number word, compounds included ("tvåhundrafemtio" → 250,
+/// "etthundra" → 100, "nittonhundraåttiofem" → 1985). Digits are accepted too.
+pub fn parse_cardinal(word: &str) -> Option<u64> {
+    let word = word.to_lowercase();
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_digit()) {
+        return word.parse().ok();
+    }
+    evaluate(&atoms(&word)?)
+}
+
+/// A year said as two two-digit numbers in one word ("tjugotjugofem" → 2025,
+/// "nittonåttiofem" → 1985).
+fn parse_year_compound(word: &str) -> Option<u64> {
+    let atoms = atoms(&word.to_lowercase())?;
+    for split in 1..atoms.len() {
+        let century = below_hundred(&atoms[..split])?;
+        if !(century == 19 || century == 20) {
+            continue;
+        }
+        if let Some(year) = below_hundred(&atoms[split..]) {
+            return Some(century * 100 + year);
+        }
+    }
+    None
+}
+
+/// The value of a Swedish ordinal ("tolfte" → 12, "tjugoförsta" → 21, "trettionde" → 30).
+pub fn parse_ordinal(word: &str) -> Option<u64> {
+    let word = word.to_lowercase();
+    if let Some(&(_, v)) = ORDINALS.iter().find(|(w, _)| *w == word) {
+        return Some(v);
+    }
+    for &(tens, t) in &TENS {
+        if let Some(rest) = word.strip_prefix(tens) {
+            if rest == "nde" || rest == "onde" {
+                return Some(t);
+            }
+            if let Some(&(_, v)) = ORDINALS.iter().find(|(w, _)| *w == rest) {
+                if v < 10 {
+                    return Some(t + v);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A number at the start of a run of words: value, whether it is a decimal text already
+/// (recognizer digits "38,5"), and how many words it took.
+#[derive(Debug, Clone)]
+struct Number {
+    text: String,
+    value: Option<u64>,
+    words: usize,
+    /// Written as digits by the recognizer already.
+    digits: bool,
+}
+
+fn decimal_digits(text: &str) -> Option<String> {
+    let (whole, fraction) = text.split_once(['.', ','])?;
+    let ok = !whole.is_empty()
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && (1..=3).contains(&fraction.len())
+        && fraction.chars().all(|c| c.is_ascii_digit());
+    ok.then(|| format!("{whole},{fraction}"))
+}
+
+/// Whether a number word said after `value` continues it ("hundra femtio", "tusen två",
+/// "tjugo fyra") rather than starting a new number ("fyra fem").
+fn adds_to(value: u64, next: u64) -> bool {
+    let after_hundreds = value >= 100 && value % 100 == 0 && (1..100).contains(&next);
+    let after_thousands = value >= 1000 && value % 1000 == 0 && (1..1000).contains(&next);
+    let after_tens = (20..100).contains(&value) && value % 10 == 0 && (1..10).contains(&next);
+    after_hundreds || after_thousands || after_tens
+}
+
+/// Reads a cardinal from consecutive words ("två hundra femtio", "tjugo fyra", "hundrafemtio").
+fn read_number(items: &[Item]) -> Option<Number> {
+    let first = items.first().filter(|i| i.is_word())?;
+    if let Some(text) = decimal_digits(&first.text) {
+        return Some(Number {
+            text,
+            value: None,
+            words: 1,
+            digits: true,
+        });
+    }
+    let mut value = parse_cardinal(&first.text)?;
+    let digits = first.text.chars().all(|c| c.is_ascii_digit());
+    let mut words = 1;
+    if !digits {
+        while let Some(next) = items.get(words).filter(|i| i.is_word()) {
+            let lower = next.lower();
+            let Some(next_value) =
+                parse_cardinal(&lower).filter(|_| !lower.chars().all(|c| c.is_ascii_digit()))
+            else {
+                break;
+            };
+            let combined = if lower == "hundra" && (1..100).contains(&value) {
+                value * 100
+            } else if lower == "tusen" && (1..1000).contains(&value) {
+                value * 1000
+            } else if adds_to(value, next_value) {
+                value + next_value
+            } else {
+                break;
+            };
+            value = combined;
+            words += 1;
+        }
+    }
+    Some(Number {
+        text: value.to_string(),
+        value: Some(value),
+        words,
+        digits,
+    })
+}
+
+fn word_at(items: &[Item], i: usize) -> Option<String> {
+    items.get(i).filter(|it| it.is_word()).map(Item::lower)
+}
+
+/// Joins spoken abbreviation forms ("se er pe" → "CRP", "madrs s" → "MADRS-S") and writes
+/// abbreviations in their normative case ("crp" → "CRP"). Ambiguous short forms ("sat",
+/// "satt") only count before a number.
+pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut i = 0;
+    'outer: while i < items.len() {
+        if items[i].is_word() {
+            let run = items[i..]
+                .iter()
+                .take(5)
+                .take_while(|it| it.is_word())
+                .count();
+            for n in (2..=run).rev() {
+                let spoken: Vec<String> = items[i..i + n].iter().map(Item::lower).collect();
+                if let Some(abbreviation) = vocab.abbreviation(&spoken.join(" ")) {
+                    if abbreviation
+                        .spoken
+                        .iter()
+                        .any(|s| normalize(s) == spoken.join(" "))
+                    {
+                        out.push(Item::spanning(
+                            Kind::Formatted,
+                            abbreviation.short.clone(),
+                            &items[i..i + n],
+                        ));
+                        i += n;
+                        continue 'outer;
+                    }
+                }
+            }
+            let word = &items[i];
+            if let Some(abbreviation) = vocab.abbreviation(&word.text) {
+                let lower = word.lower();
+                let is_short = lower == abbreviation.short.to_lowercase();
+                let number_follows = items.get(i + 1).is_some_and(|next| {
+                    next.is_word()
+                        && (parse_cardinal(&next.text).is_some()
+                            || decimal_digits(&next.text).is_some())
+                });
+                let unambiguous = is_short && !abbreviation.value;
+                if (unambiguous || number_follows) && word.text != abbreviation.short {
+                    let mut item = word.clone();
+                    item.kind = Kind::Formatted;
+                    item.text = abbreviation.short.clone();
+                    out.push(item);
+                    i += 1;
+                    continue;
+                }
+            }
+        }
+        out.push(items[i].clone());
+        i += 1;
+    }
+    out
+}
+
+/// Writes numbers in note style (see the module docs).
+pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut i = 0;
+    while i < items.len() {
+        let item = &items[i];
+        if !item.is_word() {
+            out.push(item.clone());
+            i += 1;
+            continue;
+        }
+        let lower = item.lower();
+        if matches!(lower.as_str(), "personnummer" | "personnumret" | "pnr") {
+            out.push(item.clone());
+            if let Some((text, used)) = personnummer(&items[i + 1..]) {
+                out.push(Item::spanning(
+                    Kind::Formatted,
+                    text,
+                    &items[i + 1..i + 1 + used],
+                ));
+                i += 1 + used;
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        let after_keyword = out.last().is_some_and(|prev: &Item| {
+            matches!(
+                prev.lower().as_str(),
+                "diagnos" | "diagnosen" | "kod" | "diagnoskod" | "icd" | "icd-kod"
+            )
+        });
+        if let Some((code, used)) = icd_code(&items[i..], after_keyword) {
+            out.push(Item::spanning(Kind::Formatted, code, &items[i..i + used]));
+            i += used;
+            continue;
+        }
+        if let Some(age) = age_compound(&lower) {
+            let mut formatted = item.clone();
+            formatted.kind = Kind::Formatted;
+            formatted.text = age;
+            out.push(formatted);
+            i += 1;
+            continue;
+        }
+        if let Some(day) = parse_ordinal(&lower) {
+            if let Some(month) = word_at(&items, i + 1).filter(|w| MONTHS.contains(&w.as_str())) {
+                out.push(Item::spanning(
+                    Kind::Formatted,
+                    day.to_string(),
+                    &items[i..=i],
+                ));
+                let mut month_item = items[i + 1].clone();
+                month_item.text = month;
+                out.push(month_item);
+                i += 2;
+                continue;
+            }
+        }
+        let Some(number) = read_number(&items[i..]) else {
+            if let Some(year) = parse_year_compound(&lower) {
+                out.push(Item::spanning(
+                    Kind::Formatted,
+                    year.to_string(),
+                    &items[i..=i],
+                ));
+            } else {
+                out.push(item.clone());
+            }
+            i += 1;
+            continue;
+        };
+        let mut text = number.text.clone();
+        let mut used = number.words;
+        let mut pattern = number.digits;
+        // Decimal: "trettioåtta komma fem".
+        if word_at(&items, i + used).as_deref() == Some("komma")
+            && number.value.is_some()
+            && !number.digits
+        {
+            let mut fraction = String::new();
+            let mut k = i + used + 1;
+            while let Some(w) = word_at(&items, k) {
+                match parse_cardinal(&w) {
+                    Some(v)
+                        if !w.chars().all(|c| c.is_ascii_digit())
+                            && (fraction.is_empty() || v < 10)
+                            && fraction.len() < 3 =>
+                    {
+                        fraction.push_str(&v.to_string());
+                        k += 1;
+                        if v >= 10 {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            if !fraction.is_empty() {
+                text = format!("{text},{fraction}");
+                used = k - i;
+                pattern = true;
+            }
+        }
+        // Blood pressure "hundrafemtio över nittiofyra" and spoken fractions "tvåhundra
+        // snedstreck sex".
+        if let Some(joiner) = word_at(&items, i + used) {
+            if joiner == "över" || joiner == "snedstreck" {
+                if let Some(right) = read_number(&items[i + used + 1..]) {
+                    let plausible_pressure = matches!((number.value, right.value), (Some(l), Some(r)) if (50..=300).contains(&l) && (20..l).contains(&r));
+                    if joiner == "snedstreck" || plausible_pressure {
+                        text = format!("{text}/{}", right.text);
+                        used += 1 + right.words;
+                        pattern = true;
+                    }
+                }
+            }
+        }
+        // Dosing "ett gånger tre".
+        if word_at(&items, i + used).as_deref() == Some("gånger") {
+            if let Some(right) = read_number(&items[i + used + 1..]) {
+                if right.value.is_some_and(|v| v <= 24) && number.value.is_some_and(|v| v <= 24) {
+                    text = format!("{text} x {}", right.text);
+                    used += 1 + right.words;
+                    pattern = true;
+                }
+            }
+        }
+        // Unit: "sjuttiofem milligram", "nittiosex procent".
+        let rest: Vec<&str> = items[i + used..]
+            .iter()
+            .take(4)
+            .take_while(|it| it.is_word())
+            .map(|it| it.text.as_str())
+            .collect();
+        if let Some((unit, unit_words)) = vocab.unit_at(&rest) {
+            text = format!("{text} {}", unit.written);
+            used += unit_words;
+            pattern = true;
+        }
+        let after_label = out
+            .last()
+            .is_some_and(|prev| vocab.is_measurement_label(&prev.text));
+        let large = number.value.is_some_and(|v| v >= 13);
+        if pattern || large || after_label {
+            out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
+            i += used;
+        } else {
+            out.extend(items[i..i + number.words].iter().cloned());
+            i += number.words;
+        }
+    }
+    out
+}
+
+fn age_compound(word: &str) -> Option<String> {
+    for suffix in AGE_SUFFIXES {
+        if let Some(number) = word.strip_suffix(suffix) {
+            let number = number.trim_end_matches('-');
+            if let Some(value) = parse_cardinal(number) {
+                return Some(format!("{value}-{suffix}"));
+            }
+        }
+    }
+    None
+}
+
+/// "nitton åttiofem noll tre tolv ett två tre fyra" → "19850312-1234".
+fn personnummer(items: &[Item]) -> Option<(String, usize)> {
+    let mut digits = String::new();
+    let mut separator_at: Option<usize> = None;
+    let mut used = 0;
+    for item in items {
+        let lower = item.lower();
+        if item.is_word() {
+            if matches!(lower.as_str(), "streck" | "bindestreck" | "minus") || lower == "-" {
+                separator_at = Some(digits.len());
+            } else if let Some(value) = parse_cardinal(&lower) {
+                digits.push_str(&value.to_string());
+            } else if lower.chars().all(|c| c.is_ascii_digit() || c == '-') {
+                for c in lower.chars() {
+                    if c == '-' {
+                        separator_at = Some(digits.len());
+                    } else {
+                        digits.push(c);
+                    }
+                }
+            } else {
+                break;
+            }
+        } else if item.kind == Kind::Recognizer(super::tokens::Mark::Hyphen) {
+            separator_at = Some(digits.len());
+        } else {
+            break;
+        }
+        used += 1;
+    }
+    if !(10..=12).contains(&digits.len()) {
+        return None;
+    }
+    let split = separator_at
+        .filter(|&s| s > 0 && s < digits.len())
+        .unwrap_or(digits.len() - 4);
+    Some((format!("{}-{}", &digits[..split], &digits[split..]), used))
+}
+
+/// "J noll tre punkt noll" → "J03.0", "F nittio punkt noll B" → "F90.0B". Without a spoken
+/// "punkt" only after a word like "diagnos", and never for a lone lowercase "i" (the
+/// preposition) or "e".
+fn icd_code(items: &[Item], after_keyword: bool) -> Option<(String, usize)> {
+    let letter_item = items.first()?;
+    let letter: Vec<char> = letter_item.text.chars().collect();
+    let [c] = letter[..] else {
+        return None;
+    };
+    if !c.is_alphabetic() || !c.is_ascii() || matches!(c, 'i' | 'e' | 'a' | 'o') {
+        return None;
+    }
+    let letter = c.to_ascii_uppercase();
+    let mut k = 1;
+    let mut category = String::new();
+    while category.len() < 2 {
+        let Some(word) = word_at(items, k) else { break };
+        if word.len() == 2 && word.chars().all(|c| c.is_ascii_digit()) && category.is_empty() {
+            category = word;
+        } else {
+            let value = parse_cardinal(&word)?;
+            if category.is_empty() && (10..100).contains(&value) {
+                category = value.to_string();
+            } else if value < 10 {
+                category.push_str(&value.to_string());
+            } else {
+                return None;
+            }
+        }
+        k += 1;
+    }
+    if category.len() != 2 {
+        return None;
+    }
+    let mut code = format!("{letter}{category}");
+    if word_at(items, k).as_deref() == Some("punkt") {
+        let mut sub = String::new();
+        let mut j = k + 1;
+        while sub.len() < 2 {
+            match word_at(items, j).and_then(|w| parse_cardinal(&w).filter(|v| *v < 10)) {
+                Some(v) => {
+                    sub.push_str(&v.to_string());
+                    j += 1;
+                }
+                None => break,
+            }
+        }
+        if sub.is_empty() {
+            return (after_keyword).then_some((code, k));
+        }
+        code = format!("{code}.{sub}");
+        k = j;
+        if let Some(suffix) = items.get(k).filter(|it| {
+            it.is_word() && it.text.len() == 1 && it.text.chars().all(|c| c.is_ascii_uppercase())
+        }) {
+            code.push_str(&suffix.text);
+            k += 1;
+        }
+        return Some((code, k));
+    }
+    after_keyword.then_some((code, k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cardinals() {
+        for (word, value) in [
+            ("tjugofyra", 24),
+            ("tvåhundrafemtio", 250),
+            ("etthundra", 100),
+            ("hundra", 100),
+            ("tusen", 1000),
+            ("tusenfemhundra", 1500),
+            ("nittonhundraåttiofem", 1985),
+            ("tvåtusentjugofem", 2025),
+            ("noll", 0),
+            ("sextiosju", 67),
+            ("femti", 50),
+            ("arton", 18),
+            ("trettioåtta", 38),
+        ] {
+            assert_eq!(parse_cardinal(word), Some(value), "{word}");
+        }
+        for word in ["femtiden", "tjugotjugo", "sexa", "nollfem", "en-"] {
+            assert_eq!(parse_cardinal(word), None, "{word}");
+        }
+        assert_eq!(parse_year_compound("tjugotjugofem"), Some(2025));
+        assert_eq!(parse_year_compound("tjugoarton"), Some(2018));
+        assert_eq!(parse_ordinal("tolfte"), Some(12));
+        assert_eq!(parse_ordinal("tjugoförsta"), Some(21));
+        assert_eq!(parse_ordinal("trettionde"), Some(30));
+        assert_eq!(age_compound("tjugofyraårig").as_deref(), Some("24-årig"));
+    }
+}

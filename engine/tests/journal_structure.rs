@@ -1,0 +1,98 @@
+//! Structuring into a note: metadata, sections in template order, spans, suggested codes,
+//! JSON shape, and the "nothing invented" guarantees.
+
+use skriva_engine::journal::{structure, Mode, Note, SpanKind};
+use skriva_vocab::Vocabulary;
+
+fn note(raw: &str, mode: Mode, template: &str) -> Note {
+    let vocab = match Vocabulary::builtin() {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    };
+    let template = match vocab.template(template) {
+        Ok(t) => t.clone(),
+        Err(e) => panic!("{e}"),
+    };
+    match structure(raw, mode, &template, &vocab) {
+        Ok(n) => n,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn dictation_with_patient_line_and_headings() {
+    let n = note(
+        "patient Anna Berg personnummer nitton åttiofem noll tre tolv ett två tre fyra punkt rubrik bedömning misstänkt pneumoni punkt rubrik aktuellt hosta sedan tio dagar punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    assert_eq!(n.metadata.patient_name.as_deref(), Some("Anna Berg"));
+    assert_eq!(n.metadata.personnummer.as_deref(), Some("19850312-1234"));
+    let headings: Vec<&str> = n.sections.iter().map(|s| s.heading.as_str()).collect();
+    assert_eq!(headings, vec!["Aktuellt", "Bedömning"], "template order");
+    assert_eq!(n.suggested_codes[0].code, "J18.9");
+    assert!(
+        !n.to_text().contains("J18.9"),
+        "codes are never written into the note"
+    );
+    let span = &n.sections[1].spans[0];
+    assert_eq!(span.kind, SpanKind::Code);
+    let evidence: String = n.sections[1]
+        .text
+        .chars()
+        .skip(span.start_char)
+        .take(span.end_char - span.start_char)
+        .collect();
+    assert_eq!(evidence, "pneumoni");
+}
+
+#[test]
+fn negated_and_family_diagnoses_are_not_suggested() {
+    let n = note(
+        "rubrik hereditet mamma har diabetes punkt rubrik status inga tecken på pneumoni punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    assert!(n.suggested_codes.is_empty(), "{:?}", n.suggested_codes);
+}
+
+#[test]
+fn ambient_sentences_are_placed_by_content_and_greetings_dropped() {
+    let n = note(
+        "Hej, välkommen in. Jag har haft feber och hosta i fem dagar. Lungorna låter fina och saturationen är 97 procent. Jag skriver ut penicillin. Vi ses om en vecka.",
+        Mode::Ambient,
+        "primarvard-lakarbesok",
+    );
+    let get = |h: &str| n.section(h).map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(get("Aktuellt"), "Jag har haft feber och hosta i fem dagar.");
+    assert_eq!(
+        get("Status"),
+        "Lungorna låter fina och saturationen är 97 %."
+    );
+    assert_eq!(get("Åtgärd"), "Jag skriver ut penicillin.");
+    assert_eq!(get("Planering"), "Vi ses om en vecka.");
+    assert!(!n.to_text().contains("välkommen"));
+}
+
+#[test]
+fn note_json_has_the_documented_shape() {
+    let n = note(
+        "rubrik status AT gott punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    let json = match serde_json::to_value(&n) {
+        Ok(j) => j,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(json["sections"][0]["heading"], "Status");
+    assert_eq!(json["sections"][0]["text"], "AT gott.");
+    assert!(json["corrections"].is_array() && json["suggested_codes"].is_array());
+    assert_eq!(json["metadata"]["mode"], "dictation");
+    let back: Note = match serde_json::from_value(json) {
+        Ok(n) => n,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(back, n);
+    assert_eq!(n.to_text(), "Status\nAT gott.");
+}

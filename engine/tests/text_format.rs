@@ -1,0 +1,237 @@
+//! Spoken-to-written formatting: commands, punctuation, numbers and units, term correction,
+//! word input with probabilities, and the recognizer prompt.
+
+use skriva_engine::text::{
+    format, format_words, initial_prompt, words_text, FormatOptions, Piece, SpokenWord,
+    PROMPT_MAX_CHARS,
+};
+use skriva_vocab::Vocabulary;
+
+fn vocab() -> Vocabulary {
+    match Vocabulary::builtin() {
+        Ok(v) => v,
+        Err(e) => panic!("builtin vocabulary: {e}"),
+    }
+}
+
+fn written(raw: &str) -> String {
+    match format(raw, &vocab(), FormatOptions::default()) {
+        Ok(f) => f.text(),
+        Err(e) => panic!("{raw}: {e}"),
+    }
+}
+
+#[test]
+fn spoken_punctuation_and_breaks() {
+    assert_eq!(
+        written("ingen feber punkt hosta komma snuva frågetecken ny rad nej utropstecken"),
+        "Ingen feber. Hosta, snuva?\nNej!"
+    );
+    assert_eq!(
+        written("näsblod öppna parentes självläkt stäng parentes punkt nytt stycke Dix bindestreck Hallpike negativ"),
+        "Näsblod (självläkt).\n\nDix-Hallpike negativ"
+    );
+}
+
+#[test]
+fn command_words_used_as_words_stay_words() {
+    assert_eq!(
+        written("hon ska komma tillbaka om två veckor punkt"),
+        "Hon ska komma tillbaka om två veckor."
+    );
+    assert_eq!(
+        written("ömmar på en punkt över tibia punkt"),
+        "Ömmar på en punkt över tibia."
+    );
+}
+
+#[test]
+fn deletion_commands_remove_the_last_sentence() {
+    assert_eq!(
+        written("mår bra punkt vikt nittio kilo punkt stryk det punkt BMI tjugonio punkt"),
+        "Mår bra. BMI 29."
+    );
+    assert_eq!(
+        written("mår bra punkt åt mycket stryk senaste meningen sover bra punkt"),
+        "Mår bra. Sover bra."
+    );
+}
+
+#[test]
+fn headings_from_rubrik_bare_words_and_next() {
+    let v = vocab();
+    let pieces = match format(
+        "rubrik psykstatus lugn punkt Bedömning kolon stabil punkt Bedömningen är oförändrad punkt nästa rubrik ok",
+        &v,
+        FormatOptions::default(),
+    ) {
+        Ok(f) => f.pieces,
+        Err(e) => panic!("{e}"),
+    };
+    let headings: Vec<&Piece> = pieces
+        .iter()
+        .filter(|p| !matches!(p, Piece::Sentence(_)))
+        .collect();
+    assert_eq!(
+        headings,
+        vec![
+            &Piece::Heading("Psykiskt status".into()),
+            &Piece::Heading("Bedömning".into()),
+            &Piece::NextHeading
+        ]
+    );
+    assert!(pieces
+        .iter()
+        .any(|p| matches!(p, Piece::Sentence(s) if s.text == "Bedömningen är oförändrad.")));
+}
+
+#[test]
+fn recognizer_noise_around_commands_is_cleaned() {
+    assert_eq!(
+        written(
+            "Rubrik status, Kolon, Lugn. Punkt, Smärta punktrubrik bedömning kålon Stabil punkt."
+        ),
+        "Status\nLugn. Smärta.\nBedömning\nStabil."
+    );
+}
+
+#[test]
+fn numbers_units_and_measurements() {
+    for (spoken, expected) in [
+        ("tjugofyraårig kvinna", "24-årig kvinna"),
+        ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
+        ("temp trettioåtta komma fem", "Temp 38,5"),
+        ("saturation nittiosex procent", "Saturation 96 %"),
+        (
+            "Sertralin sjuttiofem milligram ett gånger ett",
+            "Sertralin 75 mg 1 x 1",
+        ),
+        ("Levaxin etthundra mikrogram", "Levaxin 100 mikrogram"),
+        ("tvåhundrafemtio milligram", "250 mg"),
+        ("två hundra femtio milligram", "250 mg"),
+        ("i tre dagar", "I tre dagar"),
+        ("en vecka", "En vecka"),
+        ("sedan fjorton dagar", "Sedan 14 dagar"),
+        ("den tolfte mars", "Den 12 mars"),
+        ("sedan tjugotjugofem", "Sedan 2025"),
+        ("född nittonhundraåttiofem", "Född 1985"),
+        (
+            "ställd diagnos J noll tre punkt noll",
+            "Ställd diagnos J03.0",
+        ),
+        ("F nittio punkt noll B", "F90.0B"),
+        ("temp 38.5", "Temp 38,5"),
+        ("Sat nittiofyra", "Sat 94"),
+        ("hon sat ner", "Hon sat ner"),
+        ("crp fyrtio", "CRP 40"),
+        ("se er pe fyrtio", "CRP 40"),
+        ("PHQ nio tolv poäng", "PHQ-9 12 poäng"),
+        (
+            "personnummer nitton åttiofem noll tre tolv ett två tre fyra",
+            "Personnummer 19850312-1234",
+        ),
+        ("vid femtiden", "Vid femtiden"),
+    ] {
+        assert_eq!(written(spoken), expected, "{spoken}");
+    }
+}
+
+#[test]
+fn misheard_drug_names_are_corrected_and_recorded() {
+    let v = vocab();
+    let raw = "tar Atarrax tjugofem milligram till natten punkt";
+    let formatted = match format(raw, &v, FormatOptions::default()) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(formatted.text(), "Tar Atarax 25 mg till natten.");
+    let correction = &formatted.corrections[0];
+    assert_eq!(
+        (
+            correction.original.as_str(),
+            correction.replacement.as_str()
+        ),
+        ("Atarrax", "Atarax")
+    );
+    let original: String = raw
+        .chars()
+        .skip(correction.start_char)
+        .take(correction.end_char - correction.start_char)
+        .collect();
+    assert_eq!(original, "Atarrax");
+}
+
+#[test]
+fn common_words_are_never_turned_into_terms() {
+    let v = vocab();
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt";
+    let formatted = match format(raw, &v, FormatOptions::default()) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(
+        formatted.corrections.is_empty(),
+        "{:?}",
+        formatted.corrections
+    );
+}
+
+#[test]
+fn words_with_probabilities_are_formatted() {
+    let word = |t: &str, p: f32| SpokenWord {
+        text: t.into(),
+        start: 0.0,
+        end: 0.0,
+        p,
+    };
+    let words = [
+        word(" tar", 0.95),
+        word(" Sertralinn", 0.4),
+        word(" femtio", 0.9),
+        word(" milligram", 0.9),
+        word(" punkt", 0.9),
+    ];
+    let formatted = match format_words(&words, &vocab(), FormatOptions::default()) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(formatted.text(), "Tar Sertralin 50 mg.");
+    let c = &formatted.corrections[0];
+    let text = words_text(&words);
+    let original: String = text
+        .chars()
+        .skip(c.start_char)
+        .take(c.end_char - c.start_char)
+        .collect();
+    assert_eq!(original, "Sertralinn");
+}
+
+#[test]
+fn initial_prompt_fits_and_names_headings_and_terms() {
+    let v = vocab();
+    for template in v.templates() {
+        let prompt = initial_prompt(template, &v);
+        assert!(
+            prompt.chars().count() <= PROMPT_MAX_CHARS,
+            "{}: {}",
+            template.id,
+            prompt.chars().count()
+        );
+        assert!(prompt.contains(&template.headings[0]), "{prompt}");
+        assert!(
+            prompt.contains("mg") || prompt.contains("Läkemedel"),
+            "{prompt}"
+        );
+    }
+    let psychiatry = initial_prompt(
+        match v.template("psykiatri-aterbesok") {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        },
+        &v,
+    );
+    assert!(
+        psychiatry.contains("sertralin") || psychiatry.contains("Zoloft"),
+        "{psychiatry}"
+    );
+}
