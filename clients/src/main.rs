@@ -22,27 +22,31 @@ struct Cli {
 enum Command {
     /// Transcribe audio files (wav, flac, mp3, ogg/vorbis, m4a/aac).
     Transcribe(cmd::transcribe::Args),
+    /// Structure a raw transcript into a journal note.
+    Structure(cmd::structure::Args),
     /// Provision and convert models.
     #[command(subcommand)]
     Model(cmd::model::ModelCommand),
+    /// Manage the clinical vocabulary.
+    #[command(subcommand)]
+    Vocab(cmd::vocab::VocabCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(format!(
-                "{},whisper_rs=error",
-                cli.log
-            ))
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_new(format!("{},whisper_rs=error", cli.log))
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
     let result = match cli.command {
         Command::Transcribe(args) => cmd::transcribe::run(args),
+        Command::Structure(args) => cmd::structure::run(args),
         Command::Model(command) => cmd::model::run(command),
+        Command::Vocab(command) => cmd::vocab::run(command),
     };
     match result {
         Ok(code) => code,

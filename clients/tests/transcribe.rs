@@ -110,7 +110,10 @@ fn corpus_wer_is_within_the_measured_bound() {
     }
     let wer = errors as f64 / words as f64;
     eprintln!("corpus WER {wer:.3} over {} clips", clips.len());
-    assert!(wer <= MAX_CORPUS_WER, "corpus WER {wer:.3} > {MAX_CORPUS_WER}");
+    assert!(
+        wer <= MAX_CORPUS_WER,
+        "corpus WER {wer:.3} > {MAX_CORPUS_WER}"
+    );
 }
 
 #[test]
@@ -121,7 +124,12 @@ fn silence_and_noise_produce_no_text() {
     write_wav(&silence, &vec![0.0; 16_000 * 30]);
     write_wav(&noise, &white_noise(16_000 * 30, 0.3));
     for file in [&silence, &noise] {
-        let out = skriva(&["transcribe", "--format", "json", &file.display().to_string()]);
+        let out = skriva(&[
+            "transcribe",
+            "--format",
+            "json",
+            &file.display().to_string(),
+        ]);
         assert!(out.status.success(), "{}", stderr(&out));
         let doc = &json_lines(&stdout(&out))[0];
         assert_eq!(doc["text"], "", "{}: {doc}", file.display());
@@ -185,7 +193,10 @@ fn bad_files_get_one_line_each_and_the_rest_still_runs() {
     assert_eq!(lines.len(), 4, "{err}");
     for bad in [&empty, &text, &truncated, &missing] {
         let name = bad.display().to_string();
-        assert!(lines.iter().any(|l| l.contains(&name)), "no line names {name}: {err}");
+        assert!(
+            lines.iter().any(|l| l.contains(&name)),
+            "no line names {name}: {err}"
+        );
     }
     assert!(stdout(&out).contains("== "), "good file not transcribed");
     assert!(
@@ -235,5 +246,8 @@ fn a_file_that_is_not_a_model_is_refused() {
     ]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("ggml-fake.bin") && err.contains("not a whisper.cpp ggml model"), "{err}");
+    assert!(
+        err.contains("ggml-fake.bin") && err.contains("not a whisper.cpp ggml model"),
+        "{err}"
+    );
 }

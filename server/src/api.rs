@@ -39,7 +39,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/sessions/{id}", get(get_session))
         .route(
             "/api/transcriptions",
-            post(upload_transcription).layer(upload_limit.clone()),
+            post(upload_transcription).layer(upload_limit),
         )
         .route(
             "/v1/audio/transcriptions",

@@ -56,7 +56,7 @@ async fn draft_lifecycle_with_versions_signing_and_corrections() -> TestResult {
     assert_eq!(draft["status"], "draft");
     assert_eq!(draft["version"], 1);
     assert_eq!(draft["clinician"], CLINICIAN);
-    assert!(!draft["segments"].as_array().map_or(true, Vec::is_empty));
+    assert!(!draft["segments"].as_array().is_none_or(Vec::is_empty));
     assert_eq!(draft["sections"][0]["text"], text.as_str());
 
     // List with filters, and paging.
@@ -406,7 +406,7 @@ async fn openai_compatible_transcriptions_in_every_format() -> TestResult {
     assert_eq!(verbose["language"], "swedish");
     assert_eq!(verbose["text"], text.as_str());
     assert!(verbose["duration"].as_f64().unwrap_or_default() > 1.0);
-    assert!(!verbose["segments"].as_array().map_or(true, Vec::is_empty));
+    assert!(!verbose["segments"].as_array().is_none_or(Vec::is_empty));
     assert!(verbose["segments"][0]["start"].is_number());
     let bad = ask("docx").await?;
     assert_eq!(bad.status(), 400);

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
 pub mod model;
+pub mod structure;
 pub mod transcribe;
+pub mod vocab;
 
 use std::path::PathBuf;
 

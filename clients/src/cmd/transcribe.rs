@@ -35,15 +35,34 @@ pub struct Args {
     /// Initial prompt that primes the recognizer's vocabulary and style.
     #[arg(long)]
     prompt: Option<String>,
+    /// Also structure the transcript into a journal note (formatting, term correction,
+    /// sections); the prompt then defaults to the template's vocabulary.
+    #[arg(long)]
+    structure: bool,
+    #[command(flatten)]
+    structure_args: super::structure::StructureArgs,
     #[command(flatten)]
     model: ModelArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let recognizer = args.model.load()?;
+    let vocab = if args.structure {
+        Some(super::structure::open_vocabulary()?)
+    } else {
+        None
+    };
+    let prompt = match (&args.prompt, &vocab) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(vocab)) => {
+            let template = vocab.template(&args.structure_args.template)?;
+            Some(skriva_engine::text::initial_prompt(template, vocab))
+        }
+        (None, None) => None,
+    };
     let options = DecodeOptions {
         language: args.language.clone(),
-        initial_prompt: args.prompt.clone(),
+        initial_prompt: prompt,
         beam_size: args.beam_size.max(1),
         ..DecodeOptions::default()
     };
@@ -61,7 +80,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             bar.finish_and_clear();
         }
         match result {
-            Ok(transcript) => print_transcript(&transcript, file, args.format, several)?,
+            Ok(transcript) => match &vocab {
+                Some(vocab) => {
+                    let note = super::structure::structure_segments(
+                        &transcript.segments,
+                        &args.structure_args,
+                        vocab,
+                    )?;
+                    print_structured(&transcript, &note, file, args.format, several)?;
+                }
+                None => print_transcript(&transcript, file, args.format, several)?,
+            },
             Err(e) => {
                 failures += 1;
                 let _ = writeln!(std::io::stderr(), "skriva: {}", one_line(&e, file));
@@ -114,6 +143,31 @@ fn print_transcript(
         }
         Format::Srt => write!(out, "{}", t.to_srt())?,
         Format::Vtt => write!(out, "{}", t.to_vtt())?,
+    }
+    Ok(())
+}
+
+/// With `--structure`: JSON gets the note beside the transcript; text prints the note.
+fn print_structured(
+    t: &Transcript,
+    note: &skriva_engine::journal::Note,
+    file: &std::path::Path,
+    format: Format,
+    several: bool,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let mut doc = serde_json::to_value(t)?;
+            doc["note"] = serde_json::to_value(note)?;
+            writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+        }
+        _ => {
+            if several {
+                writeln!(out, "== {} ==", file.display())?;
+            }
+            writeln!(out, "{}", note.to_text())?;
+        }
     }
     Ok(())
 }
