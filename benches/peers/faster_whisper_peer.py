@@ -18,8 +18,17 @@ from faster_whisper import WhisperModel  # noqa: E402
 
 
 def peak_rss_mb():
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM belongs to this process's own address space. ru_maxrss would not do: Linux carries
+    # it over from the parent across fork and exec, so it reports the harness's peak when that
+    # is larger.
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def transcribe(model, path, job):

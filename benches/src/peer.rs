@@ -59,7 +59,7 @@ pub struct PeerResult {
     pub faster_whisper_version: String,
     pub compute_type: String,
     pub load_s: f64,
-    /// Peak resident set size of the Python process, model load included.
+    /// Peak resident set size (`VmHWM`) of the Python process, model load included.
     pub peak_rss_mb: f64,
     /// CPU time of the whole Python process (all threads, model load included).
     pub process_cpu_s: f64,

@@ -27,6 +27,14 @@ enum Command {
     /// Provision and convert models.
     #[command(subcommand)]
     Model(cmd::model::ModelCommand),
+    /// Run the dictation service (REST + WebSocket) on this machine.
+    Serve(cmd::serve::ServeArgs),
+    /// Manage the service's users.
+    #[command(subcommand)]
+    User(cmd::serve::UserCommand),
+    /// Check the service's audit log.
+    #[command(subcommand)]
+    Audit(cmd::serve::AuditCommand),
     /// Manage the clinical vocabulary.
     #[command(subcommand)]
     Vocab(cmd::vocab::VocabCommand),
@@ -47,6 +55,9 @@ fn main() -> ExitCode {
         Command::Structure(args) => cmd::structure::run(args),
         Command::Model(command) => cmd::model::run(command),
         Command::Vocab(command) => cmd::vocab::run(command),
+        Command::Serve(args) => cmd::serve::serve(args),
+        Command::User(command) => cmd::serve::user(command),
+        Command::Audit(command) => cmd::serve::audit(command),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod model;
+pub mod serve;
 pub mod structure;
 pub mod transcribe;
 pub mod vocab;

@@ -267,10 +267,8 @@ impl Recognizer {
                     continue;
                 }
                 let bytes = token.to_bytes().unwrap_or_default();
-                let (t0, t1) = (
-                    packed.to_original(data.t0 as f64 / 100.0),
-                    packed.to_original(data.t1 as f64 / 100.0),
-                );
+                let (t0, t1) =
+                    packed.span_to_original(data.t0 as f64 / 100.0, data.t1 as f64 / 100.0);
                 all_p.push(data.p);
                 let starts_word = bytes.first() == Some(&b' ') || current.is_none();
                 if starts_word {
@@ -320,10 +318,12 @@ impl Recognizer {
                 .map(|w| w.word.as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
-            let start = packed.to_original(seg.start_timestamp() as f64 / 100.0);
-            let end = packed.to_original(seg.end_timestamp() as f64 / 100.0);
+            let (start, end) = packed.span_to_original(
+                seg.start_timestamp() as f64 / 100.0,
+                seg.end_timestamp() as f64 / 100.0,
+            );
             segments.push(Segment {
-                start,
+                start: words.first().map_or(start, |w| w.start.min(start)),
                 end: end.max(words.last().map_or(end, |w| w.end)),
                 text,
                 words,

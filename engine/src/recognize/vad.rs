@@ -177,6 +177,21 @@ impl PackedSpeech {
         best
     }
 
+    /// Maps a packed span to the original audio. A span cannot bridge two regions: the
+    /// recognizer often starts the first token after a pause at the end of the previous one,
+    /// so a span that crosses a gap is cut to the region where it ends.
+    pub fn span_to_original(&self, t0: f64, t1: f64) -> (f64, f64) {
+        let t1 = t1.max(t0);
+        let region_start = self
+            .spans
+            .iter()
+            .rev()
+            .find(|&&(packed_start, _, _)| packed_start <= t1)
+            .map_or(0.0, |&(packed_start, _, _)| packed_start);
+        let t0 = if t0 < region_start { region_start } else { t0 };
+        (self.to_original(t0), self.to_original(t1))
+    }
+
     /// True when there is no speech at all.
     pub fn is_empty(&self) -> bool {
         self.samples.is_empty()
@@ -210,6 +225,30 @@ mod tests {
         assert!((packed.to_original(second_start + 1.0) - 21.0).abs() < 1e-9);
         // Inside the gap: snapped to the end of the first region.
         assert!((packed.to_original(2.1) - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn spans_do_not_bridge_a_gap() {
+        let samples = vec![0.1f32; 16_000 * 30];
+        let regions = [
+            SpeechRegion {
+                start: 1.0,
+                end: 3.0,
+            },
+            SpeechRegion {
+                start: 20.0,
+                end: 22.0,
+            },
+        ];
+        let packed = PackedSpeech::pack(&samples, &regions);
+        // From the end of the first region to inside the second.
+        let (a, b) = packed.span_to_original(1.9, 2.0 + GAP_S + 0.5);
+        assert!(
+            (a - 20.0).abs() < 1e-9 && (b - 20.5).abs() < 1e-9,
+            "{a} {b}"
+        );
+        let (a, b) = packed.span_to_original(0.5, 1.0);
+        assert!((a - 1.5).abs() < 1e-9 && (b - 2.0).abs() < 1e-9);
     }
 
     #[test]
