@@ -9,4 +9,6 @@ cargo build --release -p skriva
 ./target/release/skriva model fetch
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets -- -D warnings
-cargo test --release --workspace
+# One test at a time: the model tests each use every core, and whisper.cpp threads that share
+# cores with another decode spin instead of working.
+cargo test --release --workspace -- --test-threads=1

@@ -7,9 +7,10 @@ use std::process::{Command, Output};
 use skriva_bench::corpus::Corpus;
 use skriva_bench::wer::word_edits;
 
-/// Corpus WER bound for plain (non-dictation) clips with the default model. Measured at
-/// MEASURED_WER on this corpus; the margin absorbs thread-count and CPU differences.
-const MAX_CORPUS_WER: f64 = 0.70;
+/// Corpus WER bound for plain (non-dictation) clips with the default model. Measured 0.494 on
+/// this corpus (Whisper base, greedy, 2 threads); the margin absorbs thread-count and CPU
+/// differences, which change greedy decoding slightly.
+const MAX_CORPUS_WER: f64 = 0.60;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -267,13 +267,13 @@ impl Recognizer {
                     continue;
                 }
                 let bytes = token.to_bytes().unwrap_or_default();
-                let (t0, t1) =
-                    packed.span_to_original(data.t0 as f64 / 100.0, data.t1 as f64 / 100.0);
+                // Packed times; a word is mapped back as a whole in `push_word`.
+                let (t0, t1) = (data.t0 as f64 / 100.0, data.t1 as f64 / 100.0);
                 all_p.push(data.p);
                 let starts_word = bytes.first() == Some(&b' ') || current.is_none();
                 if starts_word {
                     if let Some(w) = current.take() {
-                        push_word(&mut words, w);
+                        push_word(&mut words, packed, w);
                     }
                     current = Some((bytes.to_vec(), t0, t1, vec![data.p]));
                 } else if let Some((text, _, end, ps)) = current.as_mut() {
@@ -283,7 +283,7 @@ impl Recognizer {
                 }
             }
             if let Some(w) = current.take() {
-                push_word(&mut words, w);
+                push_word(&mut words, packed, w);
             }
             let mean_p = if all_p.is_empty() {
                 0.0
@@ -359,7 +359,12 @@ impl Recognizer {
     }
 }
 
-fn push_word(words: &mut Vec<Word>, (bytes, start, end, ps): (Vec<u8>, f64, f64, Vec<f32>)) {
+fn push_word(
+    words: &mut Vec<Word>,
+    packed: &PackedSpeech,
+    (bytes, start, end, ps): (Vec<u8>, f64, f64, Vec<f32>),
+) {
+    let (start, end) = packed.span_to_original(start, end);
     let text = String::from_utf8_lossy(&bytes).trim().to_string();
     if text.is_empty() {
         return;
