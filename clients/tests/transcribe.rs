@@ -110,7 +110,6 @@ fn corpus_wer_is_within_the_measured_bound() {
         words += edits.reference_len;
     }
     let wer = errors as f64 / words as f64;
-    eprintln!("corpus WER {wer:.3} over {} clips", clips.len());
     assert!(
         wer <= MAX_CORPUS_WER,
         "corpus WER {wer:.3} > {MAX_CORPUS_WER}"
