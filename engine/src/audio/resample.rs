@@ -49,6 +49,10 @@ pub struct StreamResampler {
     pending: Vec<f32>,
     scratch: Vec<f32>,
     delay_to_trim: usize,
+    /// Mono frames pushed, and 16 kHz frames emitted, so `finish` can emit exactly the
+    /// resampled length of the input.
+    frames_in: u64,
+    frames_out: u64,
 }
 
 impl StreamResampler {
@@ -86,6 +90,8 @@ impl StreamResampler {
             pending: Vec::with_capacity(CHUNK),
             scratch: vec![0.0; scratch_len],
             delay_to_trim,
+            frames_in: 0,
+            frames_out: 0,
         })
     }
 
@@ -96,6 +102,7 @@ impl StreamResampler {
             out.extend_from_slice(&mono);
             return Ok(());
         };
+        self.frames_in += mono.len() as u64;
         let mut rest = &mono[..];
         while !rest.is_empty() {
             let need = resampler.input_frames_next() - self.pending.len();
@@ -103,6 +110,7 @@ impl StreamResampler {
             self.pending.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
             if self.pending.len() == resampler.input_frames_next() {
+                let before = out.len();
                 Self::run_chunk(
                     resampler,
                     &self.pending,
@@ -111,6 +119,7 @@ impl StreamResampler {
                     &mut self.delay_to_trim,
                     out,
                 )?;
+                self.frames_out += (out.len() - before) as u64;
                 self.pending.clear();
             }
         }
@@ -122,23 +131,29 @@ impl StreamResampler {
         let Some(resampler) = self.inner.as_mut() else {
             return Ok(());
         };
-        if self.pending.is_empty() {
-            return Ok(());
+        let ratio = resampler.resample_ratio();
+        let expected_total = (self.frames_in as f64 * ratio).ceil() as u64;
+        // Feed silence until the resampler's internal delay has been flushed and every real
+        // input sample is accounted for in the output; then drop what the padding produced.
+        let chunk = resampler.input_frames_next();
+        let mut partial = Some(self.pending.len());
+        while self.frames_out < expected_total {
+            self.pending.resize(chunk, 0.0);
+            let before = out.len();
+            Self::run_chunk(
+                resampler,
+                &self.pending,
+                partial.take().or(Some(0)),
+                &mut self.scratch,
+                &mut self.delay_to_trim,
+                out,
+            )?;
+            self.frames_out += (out.len() - before) as u64;
+            self.pending.clear();
         }
-        let partial = self.pending.len();
-        let expected = (partial as f64 * resampler.resample_ratio()).ceil() as usize;
-        let before = out.len();
-        self.pending.resize(resampler.input_frames_next(), 0.0);
-        Self::run_chunk(
-            resampler,
-            &self.pending,
-            Some(partial),
-            &mut self.scratch,
-            &mut self.delay_to_trim,
-            out,
-        )?;
-        // The padding produced output too; keep only what the real samples account for.
-        out.truncate(before + expected.min(out.len() - before));
+        let excess = (self.frames_out - expected_total) as usize;
+        out.truncate(out.len().saturating_sub(excess));
+        self.frames_out = expected_total;
         self.pending.clear();
         Ok(())
     }
@@ -216,11 +231,7 @@ mod tests {
         }
         stream.finish(&mut out).expect("finish");
         let expected = (input.len() as f64 * 16_000.0 / f64::from(rate)).ceil() as usize;
-        assert!(
-            out.len().abs_diff(expected) <= 2,
-            "{} vs {expected}",
-            out.len()
-        );
+        assert_eq!(out.len(), expected);
         let f = estimate_freq(&out, 16_000);
         assert!((f - 440.0).abs() < 3.0, "{f} Hz");
     }
