@@ -37,25 +37,11 @@ fn stderr(o: &Output) -> String {
 
 /// Writes 16 kHz mono 16-bit PCM.
 fn write_wav(path: &Path, samples: &[f32]) {
-    let mut bytes = Vec::with_capacity(44 + samples.len() * 2);
-    let data_len = (samples.len() * 2) as u32;
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&16_000u32.to_le_bytes());
-    bytes.extend_from_slice(&32_000u32.to_le_bytes());
-    bytes.extend_from_slice(&2u16.to_le_bytes());
-    bytes.extend_from_slice(&16u16.to_le_bytes());
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        let v = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, bytes).expect("write wav");
+    let pcm: Vec<i16> = samples
+        .iter()
+        .map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+        .collect();
+    std::fs::write(path, skriva_engine::audio::encode_wav(&pcm, 16_000)).expect("write wav");
 }
 
 /// Deterministic white noise (xorshift), uniform in [-amp, amp].

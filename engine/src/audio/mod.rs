@@ -60,9 +60,47 @@ pub fn downmix_interleaved(interleaved: &[f32], channels: usize) -> Vec<f32> {
     }
 }
 
+/// Encodes mono 16-bit PCM as a WAV file (for exporting audio, and for tests that need files).
+pub fn encode_wav(samples: &[i16], sample_rate: u32) -> Vec<u8> {
+    let data_len = (samples.len() * 2) as u32;
+    let mut bytes = Vec::with_capacity(44 + samples.len() * 2);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&sample_rate.to_le_bytes());
+    bytes.extend_from_slice(&(sample_rate * 2).to_le_bytes()); // byte rate
+    bytes.extend_from_slice(&2u16.to_le_bytes()); // block align
+    bytes.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        bytes.extend_from_slice(&s.to_le_bytes());
+    }
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_wav_decodes_back() {
+        let samples: Vec<i16> = (0..16_000)
+            .map(|i| ((i % 200) * 100 - 10_000) as i16)
+            .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.wav");
+        std::fs::write(&path, encode_wav(&samples, 16_000)).expect("write");
+        let decoded = decode_file(&path).expect("decode");
+        assert_eq!(decoded.sample_rate, 16_000);
+        assert_eq!(decoded.channels, 1);
+        assert_eq!(decoded.mono.len(), samples.len());
+        let back = (decoded.mono[123] * 32768.0).round() as i16;
+        assert_eq!(back, samples[123]);
+    }
 
     #[test]
     fn downmix_averages_channels() {

@@ -202,8 +202,8 @@ impl PackedSpeech {
 mod tests {
     use super::*;
 
-    #[test]
-    fn packing_maps_times_back() {
+    /// Speech at 1–3 s and 20–22 s of a 30 s clip, packed.
+    fn two_regions() -> PackedSpeech {
         let samples = vec![0.1f32; 16_000 * 30];
         let regions = [
             SpeechRegion {
@@ -215,7 +215,12 @@ mod tests {
                 end: 22.0,
             },
         ];
-        let packed = PackedSpeech::pack(&samples, &regions);
+        PackedSpeech::pack(&samples, &regions)
+    }
+
+    #[test]
+    fn packing_maps_times_back() {
+        let packed = two_regions();
         assert_eq!(
             packed.samples.len(),
             16_000 * 4 + (GAP_S * 16_000.0) as usize
@@ -229,18 +234,7 @@ mod tests {
 
     #[test]
     fn spans_do_not_bridge_a_gap() {
-        let samples = vec![0.1f32; 16_000 * 30];
-        let regions = [
-            SpeechRegion {
-                start: 1.0,
-                end: 3.0,
-            },
-            SpeechRegion {
-                start: 20.0,
-                end: 22.0,
-            },
-        ];
-        let packed = PackedSpeech::pack(&samples, &regions);
+        let packed = two_regions();
         // From the end of the first region to inside the second.
         let (a, b) = packed.span_to_original(1.9, 2.0 + GAP_S + 0.5);
         assert!(

@@ -3,7 +3,7 @@
 //! WebSocket clients.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -163,34 +163,9 @@ pub fn full_clip() -> &'static [i16] {
     CLIP.get_or_init(|| clip(&SENTENCES[..2]))
 }
 
-/// Writes samples as a 16 kHz mono 16-bit WAV file.
-pub fn write_wav(path: &Path, samples: &[i16]) -> TestResult {
-    let data_len = (samples.len() * 2) as u32;
-    let mut bytes = Vec::with_capacity(44 + data_len as usize);
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&16000u32.to_le_bytes());
-    bytes.extend_from_slice(&32000u32.to_le_bytes());
-    bytes.extend_from_slice(&2u16.to_le_bytes());
-    bytes.extend_from_slice(&16u16.to_le_bytes());
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        bytes.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, bytes)?;
-    Ok(())
-}
-
+/// The samples as a 16 kHz mono 16-bit WAV file's bytes.
 pub fn wav_bytes(samples: &[i16]) -> TestResult<Vec<u8>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("clip.wav");
-    write_wav(&path, samples)?;
-    Ok(std::fs::read(path)?)
+    Ok(skriva_engine::audio::encode_wav(samples, 16_000))
 }
 
 /// Audio frames of 100 ms: `(seq, frame bytes with header)`, seq from 1.
