@@ -1,6 +1,7 @@
 //! `skriva-bench`: Skriva's benchmarks as subcommands. `wer` measures WER/CER, real-time factor
-//! and peak memory of Skriva and of faster-whisper (same weights, same clips, same run); later
-//! `structure` (journal structuring accuracy) and `latency` (live streaming) go beside it.
+//! and peak memory of Skriva and of faster-whisper (same weights, same clips, same run);
+//! `structure` measures journal structuring at text and audio level, with and without term
+//! correction.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,39 @@ struct Cli {
 enum Cmd {
     /// Word/character error rate, speed and memory of Skriva and faster-whisper on a corpus.
     Wer(WerArgs),
+    /// Journal structuring: section accuracy, term recall/precision, formatting exactness and
+    /// WER against the written note, at text and audio level, with and without term correction.
+    Structure(StructureArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct StructureArgs {
+    /// An evaluation-set directory of `*.toml` cases (text level, e.g.
+    /// corpora/sv-structure/cases) or a corpus manifest whose rows have a written `note`
+    /// (audio level, e.g. corpora/sv-clinical/manifest.tsv). Repeat for both.
+    #[arg(long = "corpus", required = true)]
+    corpora: Vec<PathBuf>,
+    /// whisper.cpp ggml model [default: the verified default model in the model store].
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Silero VAD ggml model [default: the verified VAD model in the model store].
+    #[arg(long)]
+    vad_model: Option<PathBuf>,
+    /// CPU threads for recognition [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Recognize without the template's initial prompt.
+    #[arg(long)]
+    no_prompt: bool,
+    /// Only the first N clips of an audio corpus.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Where `structure.json` and `structure.md` go.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
+    out: PathBuf,
+    /// Add a per-case table to the Markdown output.
+    #[arg(long)]
+    per_case: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,6 +137,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Wer(args) => wer(&args),
+        Cmd::Structure(args) => structure(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -256,6 +291,62 @@ fn wer(args: &WerArgs) -> Result<()> {
         .with_context(|| format!("cannot write {}", md_path.display()))?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{markdown}")?;
+    tracing::info!(json = %json_path.display(), markdown = %md_path.display(), "results written");
+    Ok(())
+}
+
+fn structure(args: &StructureArgs) -> Result<()> {
+    use skriva_bench::structure::{self as bench, StructureReport};
+    let vocab = skriva_vocab::Vocabulary::builtin()?;
+    let mut cases = Vec::new();
+    let mut model_used = None;
+    for corpus in &args.corpora {
+        if corpus.is_dir() {
+            cases.extend(bench::text_cases(corpus)?);
+            continue;
+        }
+        let store = ModelStore::default_location();
+        let model = match &args.model {
+            Some(p) => p.clone(),
+            None => store.verified_default_model()?,
+        };
+        let vad_model = match &args.vad_model {
+            Some(p) => p.clone(),
+            None => store.verified_vad_model()?,
+        };
+        let threads = match args.threads {
+            Some(0) => bail!("--threads must be at least 1"),
+            Some(n) => n,
+            None => available_threads(),
+        };
+        let config = skriva::recognizer_config(&model, &vad_model, threads);
+        cases.extend(bench::audio_cases(
+            corpus,
+            &config,
+            &vocab,
+            !args.no_prompt,
+            args.limit,
+        )?);
+        model_used = Some(model);
+    }
+    let (rows, scores) = bench::run(&cases, &vocab)?;
+    let report = StructureReport {
+        corpora: args.corpora.clone(),
+        model: model_used,
+        prompt: !args.no_prompt,
+        rows,
+        cases: scores,
+    };
+    let markdown = report.markdown(args.per_case);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let json_path = args.out.join("structure.json");
+    let md_path = args.out.join("structure.md");
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    std::fs::write(&md_path, &markdown)
+        .with_context(|| format!("cannot write {}", md_path.display()))?;
+    writeln!(std::io::stdout().lock(), "{markdown}")?;
     tracing::info!(json = %json_path.display(), markdown = %md_path.display(), "results written");
     Ok(())
 }

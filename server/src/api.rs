@@ -100,6 +100,9 @@ async fn create_session(
     caller.require(&[Role::Clinician, Role::Admin], "start a dictation session")?;
     let patient_ref = validate_patient_ref(&request.patient_ref)?;
     let clinician = resolve_clinician(&state, &caller.0, request.clinician).await?;
+    let template = state
+        .notes()
+        .resolve_template(request.template.as_deref())?;
     let new = NewSession {
         mode: request.mode,
         patient_ref,
@@ -138,6 +141,7 @@ async fn create_session(
             "ws_url": ws_url,
             "draft_id": session.draft_id,
             "mode": session.mode,
+            "template": session.template,
             "status": session.status,
         })),
     )
@@ -385,13 +389,30 @@ async fn upload_transcription(
             .ok_or_else(|| Error::BadRequest("the field `patient_ref` is missing".into()))?,
     )?;
     let clinician = resolve_clinician(&state, &caller.0, upload.field("clinician")).await?;
-    let template = upload
-        .field("template")
-        .unwrap_or_else(|| "standard".into());
+    let template = state
+        .notes()
+        .resolve_template(upload.field("template").as_deref())?;
+    let mode = match upload.field("mode").as_deref() {
+        None | Some("dictation") => SessionMode::Dictation,
+        Some("ambient") => SessionMode::Ambient,
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "mode `{other}`: expected dictation or ambient"
+            )))
+        }
+    };
     let options = decode_options(&state, upload.field("language"), upload.field("prompt"))?;
+    let options = state.notes().decode_options(&options, &template);
     tracing::info!(bytes = upload.bytes, "transcribing an upload");
     let transcript = transcribe_upload(&state, &upload, options).await?;
-    let note = crate::notes::structure_note(&transcript.segments, &template);
+    let note = {
+        let notes = state.notes().clone();
+        let segments = transcript.segments.clone();
+        let template = template.clone();
+        tokio::task::spawn_blocking(move || notes.structure(&segments, mode, &template))
+            .await
+            .map_err(|e| Error::Internal(format!("structuring task failed: {e}")))?
+    };
     let new = NewDraft {
         session_id: None,
         patient_ref,
@@ -521,6 +542,9 @@ fn draft_json(draft: &Draft, with_segments: bool) -> Value {
         "version": draft.version,
         "text": draft.note.to_text(),
         "sections": draft.note.sections,
+        "metadata": draft.note.metadata,
+        "corrections": draft.note.corrections,
+        "suggested_codes": draft.note.suggested_codes,
         "supersedes": draft.supersedes,
         "created_at": rfc3339(draft.created_ms),
         "updated_at": rfc3339(draft.updated_ms),
@@ -737,14 +761,13 @@ async fn edit_draft_inner(
     body: &[u8],
 ) -> Result<Draft> {
     let edit: EditDraft = parse_json(body)?;
-    let note = match (edit.sections, edit.text) {
-        (Some(sections), None) => Note { sections },
-        (None, Some(text)) => Note {
-            sections: vec![Section {
-                heading: String::new(),
-                text,
-            }],
-        },
+    let sections = match (edit.sections, edit.text) {
+        (Some(sections), None) => sections,
+        (None, Some(text)) => vec![Section {
+            heading: String::new(),
+            text,
+            spans: Vec::new(),
+        }],
         _ => return Err(Error::BadRequest("send either `sections` or `text`".into())),
     };
     let version = if_match_version(headers)?.ok_or_else(|| {
@@ -793,6 +816,7 @@ async fn sign_draft(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+            let note: Note = crate::notes::edited_note(&draft.note, sections);
     headers: HeaderMap,
 ) -> Result<Response> {
     let result = sign_draft_inner(&state, &caller.0, &id, &headers).await;

@@ -20,6 +20,11 @@ pub struct ServerConfig {
     pub limits: Limits,
     pub retention: Retention,
     pub streaming: StreamingConfig,
+    /// Vocabulary data directory (a clinic's `templates.toml`, imported code lists, the index);
+    /// `None` uses the shipped vocabulary alone.
+    pub vocab_dir: Option<PathBuf>,
+    /// Template of sessions and uploads that name none (or name `standard`).
+    pub default_template: String,
 }
 
 impl ServerConfig {
@@ -33,6 +38,8 @@ impl ServerConfig {
             limits: Limits::default(),
             retention: Retention::default(),
             streaming: StreamingConfig::default(),
+            vocab_dir: None,
+            default_template: crate::notes::DEFAULT_TEMPLATE.to_string(),
         }
     }
 

@@ -37,6 +37,7 @@ struct Inner {
     store: Arc<Store>,
     recognizer: OnceLock<Arc<Recognizer>>,
     model_error: Mutex<Option<String>>,
+    notes: notes::Notes,
     decode_permits: Arc<Semaphore>,
     sessions: stream::Registry,
     streams_per_user: Mutex<HashMap<i64, usize>>,
@@ -57,11 +58,13 @@ impl AppState {
         let store = Arc::new(Store::open(&config.database_path())?);
         let permits = config.limits.max_concurrent_decodes.max(1);
         Ok(Self {
+        let notes = notes::Notes::open(config.vocab_dir.as_deref(), &config.default_template)?;
             inner: Arc::new(Inner {
                 config,
                 store,
                 recognizer: OnceLock::new(),
                 model_error: Mutex::new(None),
+                notes,
                 decode_permits: Arc::new(Semaphore::new(permits)),
                 sessions: stream::Registry::default(),
                 streams_per_user: Mutex::new(HashMap::new()),
@@ -79,6 +82,11 @@ impl AppState {
 
     /// Installs an already loaded model (tests share one across servers).
     pub fn set_recognizer(&self, recognizer: Arc<Recognizer>) {
+    /// The vocabulary and templates drafts are structured with.
+    pub fn notes(&self) -> &notes::Notes {
+        &self.inner.notes
+    }
+
         let _ = self.inner.recognizer.set(recognizer);
     }
 

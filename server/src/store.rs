@@ -256,35 +256,9 @@ impl DraftStatus {
     }
 }
 
-/// One headed section of a journal note.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Section {
-    pub heading: String,
-    pub text: String,
-}
-
-/// A journal note: its sections in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Note {
-    pub sections: Vec<Section>,
-}
-
-impl Note {
-    /// The note as plain text: headings on their own lines, sections separated by blank lines.
-    pub fn to_text(&self) -> String {
-        self.sections
-            .iter()
-            .map(|s| {
-                if s.heading.is_empty() {
-                    s.text.clone()
-                } else {
-                    format!("{}\n{}", s.heading, s.text)
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n\n")
-    }
-}
+/// A draft's note is the engine's structured note (sections with headings, text and
+/// highlights; metadata; term corrections; suggested codes).
+pub use skriva_engine::journal::{Note, Section};
 
 /// A journal-note draft.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -538,15 +512,16 @@ impl Store {
         Ok(seq as u64)
     }
 
-    /// Commits a final segment: appends it to the session's draft (re-deriving the note) and
-    /// records its `final` event, in one transaction. Only after this returns may the client
-    /// be told.
+    /// Commits a final segment: appends it to the session's draft (re-structuring the note from
+    /// all its finals) and records its `final` event, in one transaction. Only after this
+    /// returns may the client be told.
     pub fn commit_final(
         &self,
         session: &SessionRecord,
         segment: &Segment,
         seq: u64,
         payload: &str,
+        notes: &crate::notes::Notes,
     ) -> Result<()> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
@@ -558,7 +533,7 @@ impl Store {
         let mut segments: Vec<Segment> = serde_json::from_str(&segments_json)
             .map_err(|e| Error::Internal(format!("draft segments unreadable: {e}")))?;
         segments.push(segment.clone());
-        let note = crate::notes::structure_note(&segments, &session.template);
+        let note = notes.structure(&segments, session.mode, &session.template);
         tx.execute(
             "UPDATE drafts SET segments = ?2, note = ?3, version = version + 1, updated_ms = ?4 WHERE id = ?1",
             params![session.draft_id, to_json(&segments)?, to_json(&note)?, now_ms()],

@@ -1,5 +1,6 @@
-//! REST against a real server with the real model: the draft lifecycle, auth and roles, the
-//! audit chain (and tamper detection), the OpenAI-compatible endpoint, and upload limits.
+//! REST against a real server with the real model: the draft lifecycle, structured notes from a
+//! dictated clip, templates, auth and roles, the audit chain (and tamper detection), the
+//! OpenAI-compatible endpoint, and upload limits.
 
 mod common;
 
@@ -57,7 +58,25 @@ async fn draft_lifecycle_with_versions_signing_and_corrections() -> TestResult {
     assert_eq!(draft["version"], 1);
     assert_eq!(draft["clinician"], CLINICIAN);
     assert!(!draft["segments"].as_array().is_none_or(Vec::is_empty));
-    assert_eq!(draft["sections"][0]["text"], text.as_str());
+    // The text is the structured note: each section's heading line, then its text.
+    let sections = draft["sections"].as_array().cloned().unwrap_or_default();
+    assert!(!sections.is_empty(), "{draft}");
+    let joined: Vec<String> = sections
+        .iter()
+        .map(|s| {
+            format!(
+                "{}\n{}",
+                s["heading"].as_str().unwrap_or_default(),
+                s["text"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(text, joined.join("\n\n"));
+    assert_eq!(
+        draft["template"], "primarvard-lakarbesok",
+        "the default template"
+    );
+    assert_eq!(draft["metadata"]["mode"], "dictation");
 
     // List with filters, and paging.
     let list: Value = http
@@ -446,5 +465,176 @@ async fn uploads_are_limited_and_checked() -> TestResult {
         .await?;
     assert_eq!(response.status(), 400);
     assert_eq!(http.get(server.url("/healthz")).send().await?.status(), 200);
+    Ok(())
+}
+
+/// A dictation clip of the corpus: "Kontaktorsak kolon blodtryckskontroll punkt Status kolon
+/// blodtryck hundrafemtio över nittiofyra komma puls sjuttioåtta punkt Bedömning kolon
+/// otillräckligt behandlad hypertoni punkt Åtgärd kolon höjer Amlodipin till tio milligram punkt".
+fn dictation_clip() -> TestResult<Vec<u8>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../corpora/sv-clinical/pc10_dikt_hypertoni.wav"
+    );
+    Ok(std::fs::read(path)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dictated_upload_becomes_a_note_by_section_with_codes_kept_apart() -> TestResult {
+    let _serial = serial().await;
+    let server = TestServer::start(|_| {}).await?;
+    let doctor = server.user("Dr Ada", Role::Clinician, CLINICIAN)?;
+    let http = &server.http;
+    let form = upload_form(dictation_clip()?, "P-2001")?
+        .text("template", "primarvard-lakarbesok")
+        .text("mode", "dictation");
+    let response = http
+        .post(server.url("/api/transcriptions"))
+        .bearer_auth(&doctor)
+        .multipart(form)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 201);
+    let draft: Value = response.json().await?;
+    tracing::info!(note = %draft["text"], "structured upload");
+    let sections = draft["sections"].as_array().cloned().unwrap_or_default();
+    let headings: Vec<&str> = sections
+        .iter()
+        .filter_map(|s| s["heading"].as_str())
+        .collect();
+    // The spoken headings became sections, in template order.
+    for heading in ["Status", "Bedömning", "Åtgärd"] {
+        assert!(
+            headings.contains(&heading),
+            "{heading} in {headings:?}: {draft}"
+        );
+    }
+    let position = |h: &str| headings.iter().position(|x| *x == h);
+    assert!(position("Status") < position("Bedömning"));
+    assert!(position("Bedömning") < position("Åtgärd"));
+    let section_text = |h: &str| {
+        sections
+            .iter()
+            .find(|s| s["heading"] == h)
+            .and_then(|s| s["text"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        section_text("Bedömning")
+            .to_lowercase()
+            .contains("hypertoni"),
+        "{draft}"
+    );
+    // No heading word is left inside a section's text as dictated ("Status kolon").
+    for s in &sections {
+        let text = s["text"].as_str().unwrap_or_default();
+        assert!(!text.to_lowercase().contains("kolon"), "{text}");
+    }
+    // The diagnosis that was said yields a suggested code, with its evidence, kept out of
+    // the note itself.
+    let codes = draft["suggested_codes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let hypertension = codes
+        .iter()
+        .find(|c| c["code"].as_str().is_some_and(|c| c.starts_with("I10")))
+        .ok_or_else(|| format!("no hypertension code suggested: {draft}"))?;
+    assert_eq!(hypertension["heading"], "Bedömning");
+    let evidence = hypertension["evidence"].as_str().unwrap_or_default();
+    assert!(
+        section_text("Bedömning").contains(evidence),
+        "{hypertension}"
+    );
+    let text = draft["text"].as_str().unwrap_or_default();
+    assert!(!text.contains("I10"), "codes stay out of the note: {text}");
+    assert!(draft["corrections"].is_array());
+    assert_eq!(draft["metadata"]["template"], "primarvard-lakarbesok");
+
+    // An edit replaces the sections; the suggestion stays while its evidence does.
+    let id = draft["id"].as_str().unwrap_or_default();
+    let edited: Value = http
+        .patch(server.url(&format!("/api/drafts/{id}")))
+        .bearer_auth(&doctor)
+        .header("If-Match", "1")
+        .json(&json!({"sections": [
+            {"heading": "Bedömning", "text": format!("Otillräckligt behandlad {evidence}.")},
+            {"heading": "Åtgärd", "text": "Höjer Amlodipin till 10 mg."},
+        ]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(edited["version"], 2);
+    assert_eq!(edited["sections"].as_array().map(Vec::len), Some(2));
+    assert_eq!(edited["suggested_codes"][0]["code"], hypertension["code"]);
+    assert_eq!(edited["suggested_codes"][0]["start_char"], 24);
+    let dropped: Value = http
+        .patch(server.url(&format!("/api/drafts/{id}")))
+        .bearer_auth(&doctor)
+        .header("If-Match", "2")
+        .json(&json!({"text": "Blodtryckskontroll utan anmärkning."}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(dropped["text"], "Blodtryckskontroll utan anmärkning.");
+    assert_eq!(dropped["suggested_codes"], json!([]));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_are_checked_when_sessions_and_uploads_are_created() -> TestResult {
+    let _serial = serial().await;
+    let server = TestServer::start(|_| {}).await?;
+    let doctor = server.user("Dr Ada", Role::Clinician, CLINICIAN)?;
+    let http = &server.http;
+    let create = |template: Value| {
+        let mut body = json!({"mode": "ambient", "patient_ref": "P-3001"});
+        if !template.is_null() {
+            body["template"] = template;
+        }
+        http.post(server.url("/api/sessions"))
+            .bearer_auth(&doctor)
+            .json(&body)
+            .send()
+    };
+    for (asked, resolved) in [
+        (Value::Null, "primarvard-lakarbesok"),
+        (json!("standard"), "primarvard-lakarbesok"),
+        (json!("psykiatri-nybesok"), "psykiatri-nybesok"),
+    ] {
+        let response = create(asked.clone()).await?;
+        assert_eq!(response.status(), 201, "{asked}");
+        let session: Value = response.json().await?;
+        assert_eq!(session["template"], resolved, "{asked}");
+    }
+    let unknown = create(json!("kardiologi-nybesok")).await?;
+    assert_eq!(unknown.status(), 400);
+    let body: Value = unknown.json().await?;
+    assert_eq!(body["error"]["code"], "bad_request");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("kardiologi-nybesok") && message.contains("psykiatri-nybesok"),
+        "the error names the template and the known ones: {message}"
+    );
+    // Uploads are refused before any decoding.
+    let form = upload_form(vec![0u8; 10], "P-3001")?.text("template", "okänd");
+    let response = http
+        .post(server.url("/api/transcriptions"))
+        .bearer_auth(&doctor)
+        .multipart(form)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 400);
+    let form = upload_form(vec![0u8; 10], "P-3001")?.text("mode", "diktat");
+    let response = http
+        .post(server.url("/api/transcriptions"))
+        .bearer_auth(&doctor)
+        .multipart(form)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 400);
     Ok(())
 }

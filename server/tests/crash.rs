@@ -71,7 +71,7 @@ async fn draft_text(base: &str, token: &str, draft_id: &str) -> TestResult<Strin
         .await?
         .json()
         .await?;
-    Ok(draft["text"].as_str().unwrap_or_default().to_string())
+    Ok(segments_text(&draft))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

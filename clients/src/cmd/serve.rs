@@ -85,6 +85,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.model.vad_model = args.model.vad_model.clone();
     config.model.device = args.model.device;
     config.model.threads = args.model.threads;
+    // The same vocabulary `skriva structure` uses: clinic templates and imported code lists.
+    config.vocab_dir = Some(skriva_engine::model::skriva_home().join("vocab"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

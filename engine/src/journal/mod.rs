@@ -124,7 +124,12 @@ impl Note {
             blocks.push(format!("Patient: {}", patient.join(", ")));
         }
         for section in &self.sections {
-            blocks.push(format!("{}\n{}", section.heading, section.text));
+            // An unheaded section (a note edited as plain text) is just its text.
+            if section.heading.is_empty() {
+                blocks.push(section.text.clone());
+            } else {
+                blocks.push(format!("{}\n{}", section.heading, section.text));
+            }
         }
         blocks.join("\n\n")
     }
@@ -152,7 +157,19 @@ impl Note {
 /// # Ok::<(), skriva_engine::Error>(())
 /// ```
 pub fn structure(raw: &str, mode: Mode, template: &Template, vocab: &Vocabulary) -> Result<Note> {
-    let formatted = text::format(raw, vocab, options(mode))?;
+    structure_with(raw, mode, template, vocab, format_options(mode))
+}
+
+/// [`structure`] with explicit formatting options (e.g. without term correction, to measure
+/// what it contributes).
+pub fn structure_with(
+    raw: &str,
+    mode: Mode,
+    template: &Template,
+    vocab: &Vocabulary,
+    options: FormatOptions,
+) -> Result<Note> {
+    let formatted = text::format(raw, vocab, options)?;
     Ok(assemble(formatted, mode, template, vocab))
 }
 
@@ -164,11 +181,24 @@ pub fn structure_words(
     template: &Template,
     vocab: &Vocabulary,
 ) -> Result<Note> {
-    let formatted = text::format_words(words, vocab, options(mode))?;
+    structure_words_with(words, mode, template, vocab, format_options(mode))
+}
+
+/// [`structure_words`] with explicit formatting options.
+pub fn structure_words_with(
+    words: &[SpokenWord],
+    mode: Mode,
+    template: &Template,
+    vocab: &Vocabulary,
+    options: FormatOptions,
+) -> Result<Note> {
+    let formatted = text::format_words(words, vocab, options)?;
     Ok(assemble(formatted, mode, template, vocab))
 }
 
-fn options(mode: Mode) -> FormatOptions {
+/// The formatting options structuring uses for `mode`: spoken headings only in dictation,
+/// term correction always.
+pub fn format_options(mode: Mode) -> FormatOptions {
     FormatOptions {
         headings: mode == Mode::Dictation,
         correct_terms: true,

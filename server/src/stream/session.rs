@@ -464,7 +464,10 @@ impl SessionActor {
             redecode_every_ms: streaming.redecode_every_ms,
             max_buffer_s: streaming.max_buffer_s,
             partials: streaming.partials,
-            decode: streaming.decode,
+            decode: self
+                .state
+                .notes()
+                .decode_options(&streaming.decode, &self.session.template),
         };
         let path = audio_log::audio_path(&self.state.config().audio_dir(), &self.session.id);
         let store = self.state.store().clone();
@@ -687,8 +690,9 @@ impl SessionActor {
         let session = self.session.clone();
         let to_store = payload.clone();
         let end = segment.end;
+        let notes = self.state.notes().clone();
         self.state
-            .db(move |store| store.commit_final(&session, &segment, seq, &to_store))
+            .db(move |store| store.commit_final(&session, &segment, seq, &to_store, &notes))
             .await?;
         metrics::global().final_committed();
         while let Some((audio_s, at)) = self.arrivals.front().copied() {

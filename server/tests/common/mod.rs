@@ -321,6 +321,19 @@ pub fn finals_text(events: &[Value]) -> String {
         .join(" ")
 }
 
+/// The recognized text a draft holds: its segments' texts, joined as [`finals_text`] joins
+/// finals (the draft's `text` is the structured note).
+pub fn segments_text(draft: &Value) -> String {
+    draft["segments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["text"].as_str().unwrap_or_default().trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Streams a clip uninterrupted and returns every event up to `closed`.
 pub async fn stream_clip(
     ws_base: &str,
