@@ -629,53 +629,89 @@ struct GetQuery {
     format: Option<String>,
 }
 
+/// How `GET /api/drafts/{id}` renders a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DraftFormat {
+    Json,
+    Text,
+    /// A FHIR R4 document Bundle ([`crate::fhir`]); signed drafts only.
+    Fhir,
+}
+
 async fn get_draft(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Query(query): Query<GetQuery>,
 ) -> Result<Response> {
-    let as_text = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("text") => true,
+    let format = match query.format.as_deref() {
+        None | Some("json") => DraftFormat::Json,
+        Some("text") => DraftFormat::Text,
+        Some("fhir") => DraftFormat::Fhir,
         Some(other) => {
             return Err(Error::BadRequest(format!(
-                "format `{other}`: expected json or text"
+                "format `{other}`: expected json, text or fhir"
             )))
         }
     };
     let user = caller.0;
-    let draft = state
+    let (draft, fhir_bundle) = state
         .db(move |store| {
             let draft = store
                 .draft(&id)?
                 .ok_or_else(|| Error::NotFound(format!("no draft `{id}`")))?;
+            let fhir_bundle = (format == DraftFormat::Fhir).then(|| fhir_document(store, &draft));
+            let (action, detail) = match format {
+                DraftFormat::Json => (Action::Read, ""),
+                DraftFormat::Text => (Action::Export, "text"),
+                DraftFormat::Fhir => (Action::Export, "fhir"),
+            };
             audit::record(
                 store,
                 &AuditEntry {
                     user: Some(&user),
                     patient_ref: &draft.patient_ref,
                     draft_id: &draft.id,
-                    action: if as_text {
-                        Action::Export
-                    } else {
-                        Action::Read
+                    action,
+                    outcome: match &fhir_bundle {
+                        Some(Err(e)) => e.code(),
+                        _ => "ok",
                     },
-                    outcome: "ok",
-                    detail: if as_text { "text" } else { "" },
+                    detail,
                 },
             );
-            Ok(draft)
+            Ok((draft, fhir_bundle.transpose()?))
         })
         .await?;
-    if as_text {
-        return Ok((
+    match (format, fhir_bundle) {
+        (DraftFormat::Text, _) => Ok((
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             draft.note.to_text(),
         )
-            .into_response());
+            .into_response()),
+        (DraftFormat::Fhir, Some(bundle)) => {
+            let body = serde_json::to_string(&bundle)
+                .map_err(|e| Error::Internal(format!("serializing a FHIR bundle: {e}")))?;
+            Ok(([(header::CONTENT_TYPE, crate::fhir::CONTENT_TYPE)], body).into_response())
+        }
+        _ => Ok(draft_response(StatusCode::OK, &draft, true)),
     }
-    Ok(draft_response(StatusCode::OK, &draft, true))
+}
+
+/// The FHIR document of a draft, naming its clinician and signer as the server knows them.
+fn fhir_document(store: &crate::Store, draft: &Draft) -> Result<Value> {
+    let party = |hsa_id: &str| -> Result<crate::fhir::Party> {
+        Ok(crate::fhir::Party {
+            hsa_id: hsa_id.to_string(),
+            name: store.user_by_hsa(hsa_id)?.map(|u| u.name),
+        })
+    };
+    let author = party(&draft.clinician)?;
+    let signer = match &draft.signed_by {
+        Some(hsa_id) if *hsa_id != draft.clinician => party(hsa_id)?,
+        _ => author.clone(),
+    };
+    crate::fhir::document_bundle(draft, &author, &signer)
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fhir;
 pub mod metrics;
 pub mod notes;
 pub mod store;
