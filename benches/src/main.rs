@@ -17,6 +17,8 @@ use skriva_bench::skriva;
 use skriva_engine::model::{skriva_home, ModelStore};
 use skriva_engine::recognize::{available_threads, DecodeOptions};
 
+mod latency;
+
 #[derive(Debug, Parser)]
 #[command(name = "skriva-bench", version, about = "Skriva's benchmarks")]
 struct Cli {
@@ -28,6 +30,8 @@ struct Cli {
 enum Cmd {
     /// Word/character error rate, speed and memory of Skriva and faster-whisper on a corpus.
     Wer(WerArgs),
+    /// Live-dictation latency and concurrent real-time streams over the WebSocket protocol.
+    Latency(latency::LatencyArgs),
     /// Journal structuring: section accuracy, term recall/precision, formatting exactness and
     /// WER against the written note, at text and audio level, with and without term correction.
     Structure(StructureArgs),
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Wer(args) => wer(&args),
+        Cmd::Latency(args) => latency::run(&args),
         Cmd::Structure(args) => structure(&args),
     };
     match result {

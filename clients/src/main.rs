@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod web;
 
 /// Swedish clinical speech to journal text, on your own hardware.
 #[derive(Debug, Parser)]
@@ -27,6 +28,8 @@ enum Command {
     /// Provision and convert models.
     #[command(subcommand)]
     Model(cmd::model::ModelCommand),
+    /// Dictate live to a Skriva server (microphone, or a file with --file).
+    Dictate(cmd::dictate::Args),
     /// Run the dictation service (REST + WebSocket) on this machine.
     Serve(cmd::serve::ServeArgs),
     /// Manage the service's users.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Structure(args) => cmd::structure::run(args),
         Command::Model(command) => cmd::model::run(command),
         Command::Vocab(command) => cmd::vocab::run(command),
+        Command::Dictate(args) => cmd::dictate::run(args),
         Command::Serve(args) => cmd::serve::serve(args),
         Command::User(command) => cmd::serve::user(command),
         Command::Audit(command) => cmd::serve::audit(command),

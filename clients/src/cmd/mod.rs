@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod dictate;
 pub mod model;
 pub mod serve;
 pub mod structure;
