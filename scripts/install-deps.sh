@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Skriva needs to build and run, when they are missing:
 # a C/C++ toolchain with cmake (whisper.cpp), libclang (bindings), pkg-config and ALSA headers
-# (microphone capture), and Python 3 with pip (model provisioning).
+# (microphone capture), Python 3 with pip (model provisioning), and Node, npm and Chromium (the
+# review page's browser tests).
 set -euo pipefail
 
 need=()
@@ -13,6 +14,10 @@ ldconfig -p 2>/dev/null | grep -qE 'libclang(-[0-9.]+)?\.so' || need+=(libclang-
 [ -e /usr/include/alsa/asoundlib.h ] || need+=(libasound2-dev)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+# The review page's end-to-end tests: Node with npm (playwright-core) and Debian's Chromium.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing system packages: ${need[*]}" >&2

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod notes;
 pub mod store;
 pub mod stream;
+pub mod templates;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -203,6 +204,7 @@ pub fn load_recognizer(config: &ModelConfig) -> Result<Recognizer> {
 pub fn router(state: AppState) -> axum::Router {
     api::routes(&state)
         .merge(stream::routes())
+        .merge(templates::routes())
         .with_state(state)
 }
 
@@ -221,6 +223,11 @@ pub async fn serve_with_listener(listener: tokio::net::TcpListener, state: AppSt
 /// Opens the data directory, binds `config.addr`, loads the model in the background (`/readyz`
 /// reports when it is ready) and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServerConfig) -> Result<()> {
+    serve_with_routes(config, axum::Router::new()).await
+}
+
+/// [`serve`], with `extra` routes (the CLI's embedded review page) next to the API's.
+pub async fn serve_with_routes(config: ServerConfig, extra: axum::Router) -> Result<()> {
     let state = AppState::open(config)?;
     let listener = tokio::net::TcpListener::bind(state.config().addr)
         .await
@@ -235,7 +242,7 @@ pub async fn serve(config: ServerConfig) -> Result<()> {
         .local_addr()
         .map_err(|e| Error::io("reading the listener's address", e))?;
     tracing::info!(%addr, data_dir = %state.config().data_dir.display(), "skriva server listening");
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state).merge(extra))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::io("serving HTTP", e))

@@ -90,7 +90,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(skriva_server::serve(config))?;
+    runtime.block_on(skriva_server::serve_with_routes(
+        config,
+        crate::web::routes(),
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
