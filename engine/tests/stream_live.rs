@@ -264,6 +264,47 @@ fn mono_16k_f32_frames_stream_to_the_reference() {
         .any(|e| matches!(e, StreamEvent::Partial { text, .. } if !text.is_empty())));
 }
 
+/// What a stream reports must not depend on when its steps ran: a stream fed in small frames
+/// and decoded as soon as it asks, and one handed all the audio at once in other frame sizes
+/// and only then stepped through its backlog, report the same stable words and finals.
+#[test]
+fn events_depend_on_the_audio_not_on_when_steps_ran() {
+    let clip = clip_16k();
+    let mut prompt =
+        LiveStream::new(recognizer(), config(16_000, 1, SampleEncoding::PcmF32le)).expect("stream");
+    let on_time = run_frames(&mut prompt, &frames(&clip, 16.0, 1), |s, f| s.push_f32(f));
+
+    let mut late =
+        LiveStream::new(recognizer(), config(16_000, 1, SampleEncoding::PcmF32le)).expect("stream");
+    for frame in clip.chunks(16 * 250) {
+        late.push_f32(frame).expect("push");
+    }
+    assert!(
+        late.undecoded_seconds() > 10.0,
+        "the backlog is the whole clip"
+    );
+    let mut behind = Vec::new();
+    while late.needs_decode() {
+        behind.extend(late.decode_step().expect("decode step"));
+    }
+    behind.extend(late.finish().expect("finish"));
+
+    let committed = |events: &[StreamEvent]| -> Vec<StreamEvent> {
+        events
+            .iter()
+            .filter(|e| matches!(e, StreamEvent::Stable { .. } | StreamEvent::Final(_)))
+            .cloned()
+            .collect()
+    };
+    let (a, b) = (committed(&on_time), committed(&behind));
+    assert!(
+        a.iter().any(|e| matches!(e, StreamEvent::Stable { .. })),
+        "interim decodes committed words before the utterance ends: {a:?}"
+    );
+    assert_eq!(a, b);
+    check_events(&on_time, prompt.audio_seconds());
+}
+
 #[test]
 fn white_noise_and_silence_produce_no_text() {
     // Deterministic white noise (xorshift), uniform in [-0.3, 0.3].

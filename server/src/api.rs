@@ -107,7 +107,7 @@ async fn create_session(
         mode: request.mode,
         patient_ref,
         clinician_hsa: clinician,
-        template: request.template.unwrap_or_else(|| "standard".into()),
+        template,
         created_by: caller.0.id,
     };
     let user = caller.0.clone();
@@ -360,6 +360,8 @@ fn decode_options(
     prompt: Option<String>,
 ) -> Result<DecodeOptions> {
     let mut options = state.config().streaming.decode.clone();
+    // Whole recordings decode like `skriva transcribe`: whisper's full window, best accuracy.
+    options.fit_encoder_to_audio = false;
     if let Some(language) = language {
         if !(language == "auto"
             || (language.len() == 2 && language.chars().all(|c| c.is_ascii_lowercase())))
@@ -816,6 +818,7 @@ async fn edit_draft_inner(
                 .draft(&id)?
                 .ok_or_else(|| Error::NotFound(format!("no draft `{id}`")))?;
             refuse_while_recording(store, &draft)?;
+            let note: Note = crate::notes::edited_note(&draft.note, sections);
             let draft = store.edit_draft(&id, version, &note)?;
             audit::record(
                 store,
@@ -852,7 +855,6 @@ async fn sign_draft(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-            let note: Note = crate::notes::edited_note(&draft.note, sections);
     headers: HeaderMap,
 ) -> Result<Response> {
     let result = sign_draft_inner(&state, &caller.0, &id, &headers).await;

@@ -123,8 +123,8 @@ pub struct StreamingConfig {
     pub redecode_every_ms: u32,
     /// Longest utterance kept open before it is cut and made final, in seconds.
     pub max_buffer_s: f32,
-    /// Decode the open utterance for `partial`/`stable` events. Each partial costs a decode;
-    /// on slow CPUs turn it off and rely on finals.
+    /// Re-decode the open utterance for `partial`/`stable` events (LocalAgreement-2). Each
+    /// costs a decode; on slow CPUs turn it off and rely on finals.
     pub partials: bool,
     /// Undecoded audio beyond which the client is told to slow down, in seconds.
     pub backpressure_after_s: f32,
@@ -134,13 +134,15 @@ pub struct StreamingConfig {
 
 impl Default for StreamingConfig {
     fn default() -> Self {
+        // The engine's live-stream defaults are the one source of these numbers.
+        let live = skriva_engine::stream::StreamConfig::default();
         Self {
-            end_silence_ms: 700,
-            redecode_every_ms: 1000,
-            max_buffer_s: 20.0,
+            end_silence_ms: live.end_silence_ms,
+            redecode_every_ms: live.redecode_every_ms,
+            max_buffer_s: live.max_buffer_s,
             partials: true,
             backpressure_after_s: 10.0,
-            decode: skriva_engine::recognize::DecodeOptions::default(),
+            decode: live.decode,
         }
     }
 }

@@ -34,7 +34,12 @@ async fn a_streamed_clip_becomes_final_text_and_a_signable_draft() -> TestResult
     let finals = events.iter().filter(|e| e["type"] == "final").count();
     assert!(finals >= 2, "one final per utterance at least: {finals}");
     let text = finals_text(&events);
-    assert!(text.split_whitespace().count() >= 6, "recognized: {text}");
+    assert_stable_is_never_retracted(&events);
+    let wer = word_error_rate(&text, &SENTENCES[..2].join(" "));
+    assert!(
+        wer <= STREAM_MAX_WER,
+        "WER {wer:.3} > {STREAM_MAX_WER}: {text}"
+    );
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
     tracing::info!(?kinds, %text, "stream events");
     let draft_event = events

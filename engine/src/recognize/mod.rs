@@ -7,13 +7,15 @@ pub mod guard;
 mod transcript;
 pub mod vad;
 
-pub use transcript::{Segment, Timings, Transcript, Word};
+pub use transcript::{join_words, Segment, Timings, Transcript, Word};
 pub use vad::{PackedSpeech, SpeechRegion, Vad, VadSettings};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use crate::audio::Pcm16k;
 use crate::{Error, Result};
@@ -75,6 +77,9 @@ pub struct DecodeOptions {
     pub no_speech_threshold: f32,
     /// Condition each window on the text of the previous one.
     pub use_context: bool,
+    /// Run the encoder over the audio's length (plus a margin) instead of whisper's full 30 s
+    /// window. Several times faster on short inputs (live re-decodes), slightly less accurate.
+    pub fit_encoder_to_audio: bool,
 }
 
 impl Default for DecodeOptions {
@@ -86,7 +91,21 @@ impl Default for DecodeOptions {
             temperature_increment: 0.4,
             no_speech_threshold: 0.6,
             use_context: true,
+            fit_encoder_to_audio: false,
         }
+    }
+}
+
+/// One stream's whisper.cpp decoding state (its compute buffers and sampling generator), made
+/// by [`Recognizer::new_state`]. A live stream keeps one for its whole life instead of
+/// allocating a state per decode; the model weights stay shared in the [`Recognizer`].
+pub struct DecoderState {
+    state: WhisperState,
+}
+
+impl std::fmt::Debug for DecoderState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecoderState").finish_non_exhaustive()
     }
 }
 
@@ -206,6 +225,13 @@ impl Recognizer {
         self.decode_packed(&packed, options, progress)
     }
 
+    /// A decoding state of this model for a caller that decodes many times (a live stream).
+    pub fn new_state(&self) -> Result<DecoderState> {
+        Ok(DecoderState {
+            state: self.ctx.create_state()?,
+        })
+    }
+
     /// Decodes already-gated audio and maps times back to the original clip.
     pub fn decode_packed(
         &self,
@@ -213,7 +239,20 @@ impl Recognizer {
         options: &DecodeOptions,
         progress: Option<Box<dyn FnMut(i32) + Send>>,
     ) -> Result<Vec<Segment>> {
-        let mut state = self.ctx.create_state()?;
+        let mut state = self.new_state()?;
+        self.decode_packed_with(&mut state, packed, options, progress)
+    }
+
+    /// [`decode_packed`](Self::decode_packed) in a caller-owned state. With `use_context` off,
+    /// nothing of an earlier decode in the same state leaks into this one.
+    pub fn decode_packed_with(
+        &self,
+        decoder: &mut DecoderState,
+        packed: &PackedSpeech,
+        options: &DecodeOptions,
+        progress: Option<Box<dyn FnMut(i32) + Send>>,
+    ) -> Result<Vec<Segment>> {
+        let state = &mut decoder.state;
         let strategy = if options.beam_size > 1 {
             SamplingStrategy::BeamSearch {
                 beam_size: options.beam_size as i32,
@@ -249,6 +288,11 @@ impl Recognizer {
         }
         if let Some(mut cb) = progress {
             params.set_progress_callback_safe(move |p: i32| cb(p));
+        }
+        if options.fit_encoder_to_audio {
+            if let Some(audio_ctx) = fitted_audio_ctx(packed.samples.len()) {
+                params.set_audio_ctx(audio_ctx);
+            }
         }
         state.full(params, &packed.samples)?;
         let eot = self.ctx.token_eot();
@@ -357,6 +401,15 @@ impl Recognizer {
             },
         })
     }
+}
+
+/// Encoder positions (20 ms each, 1500 in whisper's 30 s window) covering `samples` of 16 kHz
+/// audio and a margin, so the last word is not cut; `None` when that is the whole window.
+fn fitted_audio_ctx(samples: usize) -> Option<i32> {
+    const FULL: usize = 1500;
+    const MARGIN: usize = 64;
+    let needed = samples.div_ceil(320) + MARGIN;
+    (needed < FULL).then_some(needed as i32)
 }
 
 fn push_word(

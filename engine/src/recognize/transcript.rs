@@ -40,6 +40,15 @@ pub struct Transcript {
     pub timings: Timings,
 }
 
+/// Words joined as text, one space between them.
+pub fn join_words(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.word.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Transcript {
     /// Joins segment texts with single spaces.
     pub fn join_text(segments: &[Segment]) -> String {

@@ -175,14 +175,7 @@ fn rest_of_word(word: &Word, skip: usize, committed: &[Word]) -> Word {
     }
 }
 
-/// Words joined as text.
-pub(crate) fn join_words(words: &[Word]) -> String {
-    words
-        .iter()
-        .map(|w| w.word.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub(crate) use crate::recognize::join_words;
 
 #[cfg(test)]
 mod tests {

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use serde_json::{json, Value};
+use skriva_engine::recognize::{join_words, Word};
+use skriva_engine::stream::{LiveStream, StreamEvent};
 use tokio::sync::mpsc;
 
 use super::audio_log::{self, AudioLog};
 use super::protocol::{close, error_event, event, SUBPROTOCOL};
-use super::speech::{SpeechEvent, SpeechStream, UtteranceParams, UtteranceStream};
 use crate::store::{AudioFormat, SessionRecord, SessionStatus};
 use crate::{metrics, AppState, Error, Result};
 
@@ -119,7 +120,7 @@ impl Registry {
 
 /// A finished decode step: the stream back, its events, how long it took and how much audio
 /// it had when it started.
-type DecodeResult = (Box<dyn SpeechStream>, Result<Vec<SpeechEvent>>, f64, f64);
+type DecodeResult = (LiveStream, Result<Vec<StreamEvent>>, f64, f64);
 type DecodeFuture =
     Pin<Box<dyn Future<Output = std::result::Result<DecodeResult, tokio::task::JoinError>> + Send>>;
 
@@ -138,12 +139,14 @@ struct SessionActor {
     last_frame_seq: u64,
     accepted_pcm_bytes: u64,
     /// `None` while a decode holds it (or before the first `start`).
-    stream: Option<Box<dyn SpeechStream>>,
+    stream: Option<LiveStream>,
     media_ready: bool,
     /// Audio accepted while a decode held the stream.
     pending_pcm: Vec<u8>,
     /// Finals a rebuilt stream re-derives that were committed before the restart.
     skip_finals: usize,
+    /// Stable words of the open utterance sent so far, redrawn for a reattaching client.
+    open_words: Vec<Word>,
     attached: Option<(u64, mpsc::UnboundedSender<Outgoing>)>,
     stopping: Option<(u16, String)>,
     last_backpressure: Option<Instant>,
@@ -167,6 +170,7 @@ impl SessionActor {
             media_ready: false,
             pending_pcm: Vec::new(),
             skip_finals: 0,
+            open_words: Vec::new(),
             attached: None,
             stopping: None,
             last_backpressure: None,
@@ -433,6 +437,15 @@ impl SessionActor {
             "format": self.session.format,
         });
         self.emit_transient("ready", ready).await;
+        if !self.open_words.is_empty() {
+            // The client dropped its view of the open utterance at `ready`; redraw it.
+            let words = self.open_words.clone();
+            self.emit_transient(
+                "stable",
+                json!({"text": join_words(&words), "words": words}),
+            )
+            .await;
+        }
         if !open {
             self.send(Outgoing::Close {
                 code: close::NORMAL,
@@ -458,23 +471,16 @@ impl SessionActor {
             self.session.format = Some(format);
         }
         let streaming = self.state.config().streaming.clone();
-        let params = UtteranceParams {
-            format,
-            end_silence_ms: streaming.end_silence_ms,
-            redecode_every_ms: streaming.redecode_every_ms,
-            max_buffer_s: streaming.max_buffer_s,
-            partials: streaming.partials,
-            decode: self
-                .state
-                .notes()
-                .decode_options(&streaming.decode, &self.session.template),
-        };
+        let decode = self
+            .state
+            .notes()
+            .decode_options(&streaming.decode, &self.session.template);
         let path = audio_log::audio_path(&self.state.config().audio_dir(), &self.session.id);
         let store = self.state.store().clone();
         let id = self.session.id.clone();
         let (log, stream, committed) = tokio::task::spawn_blocking(move || -> Result<_> {
             let (log, pcm) = AudioLog::open(path)?;
-            let mut stream = UtteranceStream::new(recognizer, params)?;
+            let mut stream = super::speech::live_stream(recognizer, format, &streaming, decode)?;
             stream.push_bytes(&pcm)?;
             let committed = store.committed_finals(&id)?;
             Ok((log, stream, committed))
@@ -493,7 +499,7 @@ impl SessionActor {
         }
         self.skip_finals = committed;
         self.audio = Some(Arc::new(Mutex::new(log)));
-        self.stream = Some(Box::new(stream));
+        self.stream = Some(stream);
         self.media_ready = true;
         Ok(())
     }
@@ -564,7 +570,7 @@ impl SessionActor {
             Instant::now(),
         ));
         let pushed = match self.stream.as_mut() {
-            Some(stream) => stream.push_bytes(&pcm),
+            Some(stream) => stream.push_bytes(&pcm).map_err(Error::from),
             None => {
                 self.pending_pcm.extend_from_slice(&pcm);
                 Ok(())
@@ -581,7 +587,7 @@ impl SessionActor {
 
     async fn maybe_backpressure(&mut self) {
         let pending_s = self.pending_pcm.len() as f64 / self.bytes_per_second();
-        let behind = self.stream.as_ref().map_or(0.0, |s| s.backlog_seconds()) + pending_s;
+        let behind = self.stream.as_ref().map_or(0.0, |s| s.undecoded_seconds()) + pending_s;
         let threshold = f64::from(self.state.config().streaming.backpressure_after_s);
         let due = self
             .last_backpressure
@@ -607,7 +613,7 @@ impl SessionActor {
                 let _permit = permit;
                 let before = stream.audio_seconds();
                 let started = Instant::now();
-                let result = stream.decode_step();
+                let result = stream.decode_step().map_err(Error::from);
                 (stream, result, started.elapsed().as_secs_f64(), before)
             })
             .await
@@ -631,7 +637,7 @@ impl SessionActor {
         if !self.pending_pcm.is_empty() {
             let pending = std::mem::take(&mut self.pending_pcm);
             if let Err(e) = stream.push_bytes(&pending) {
-                self.fail(&e);
+                self.fail(&e.into());
                 return Flow::Exit;
             }
         }
@@ -645,25 +651,31 @@ impl SessionActor {
         }
     }
 
-    async fn speech_events(&mut self, events: Vec<SpeechEvent>) -> Flow {
+    async fn speech_events(&mut self, events: Vec<StreamEvent>) -> Flow {
         for ev in events {
+            if self.skip_finals > 0 && !matches!(ev, StreamEvent::Final(_)) {
+                // A rebuilt stream re-deriving utterances the client already has as finals.
+                continue;
+            }
             match ev {
-                SpeechEvent::Partial { text, start, end } => {
+                StreamEvent::Partial { text, start, end } => {
                     self.emit_transient(
                         "partial",
                         json!({"text": text, "start": start, "end": end}),
                     )
                     .await;
                 }
-                SpeechEvent::Stable { words, text } => {
+                StreamEvent::Stable { words, text } => {
+                    self.open_words.extend(words.iter().cloned());
                     self.emit_transient("stable", json!({"text": text, "words": words}))
                         .await;
                 }
-                SpeechEvent::Backpressure { behind_s } => {
+                StreamEvent::Backpressure { behind_s } => {
                     self.emit_transient("backpressure", json!({"behind_s": behind_s}))
                         .await;
                 }
-                SpeechEvent::Final(segment) => {
+                StreamEvent::Final(segment) => {
+                    self.open_words.clear();
                     if self.skip_finals > 0 {
                         self.skip_finals -= 1;
                         continue;
