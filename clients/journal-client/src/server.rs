@@ -56,9 +56,13 @@ pub struct Skriva {
 impl Skriva {
     pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
         let base = base.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            anyhow::bail!("--server `{base}`: expected an http:// URL");
-        }
+        // Built without TLS (the workspace's reqwest has no TLS backend): an https:// URL would
+        // fail on every request and be retried forever, so it is refused here.
+        anyhow::ensure!(
+            base.starts_with("http://"),
+            "--server `{base}`: expected an http:// URL (this client speaks plain HTTP; run it \
+             beside the server or behind a TLS-terminating proxy)"
+        );
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))

@@ -357,8 +357,8 @@ pub async fn stream_clip(
     Ok(events)
 }
 
-/// Word error rate bound for a streamed clip of [`SENTENCES`], from measurement: Whisper base on
-/// the MBROLA voice streams them at WER 0.XX (numbers come out as digits, "140 över 90").
+/// Word error rate bound for a streamed clip of [`SENTENCES`]: the engine's live-stream bound
+/// (measured there 0.43–0.60 on the same voice; numbers come out as digits, "140 över 90").
 pub const STREAM_MAX_WER: f64 = 0.6;
 
 /// Word error rate of `hypothesis` against `reference`, case and punctuation ignored.
