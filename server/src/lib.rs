@@ -37,9 +37,9 @@ pub struct AppState {
 struct Inner {
     config: ServerConfig,
     store: Arc<Store>,
+    notes: notes::Notes,
     recognizer: OnceLock<Arc<Recognizer>>,
     model_error: Mutex<Option<String>>,
-    notes: notes::Notes,
     decode_permits: Arc<Semaphore>,
     sessions: stream::Registry,
     streams_per_user: Mutex<HashMap<i64, usize>>,
@@ -58,15 +58,15 @@ impl AppState {
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
         let store = Arc::new(Store::open(&config.database_path())?);
+        let notes = notes::Notes::open(config.vocab_dir.as_deref(), &config.default_template)?;
         let permits = config.limits.max_concurrent_decodes.max(1);
         Ok(Self {
-        let notes = notes::Notes::open(config.vocab_dir.as_deref(), &config.default_template)?;
             inner: Arc::new(Inner {
                 config,
                 store,
+                notes,
                 recognizer: OnceLock::new(),
                 model_error: Mutex::new(None),
-                notes,
                 decode_permits: Arc::new(Semaphore::new(permits)),
                 sessions: stream::Registry::default(),
                 streams_per_user: Mutex::new(HashMap::new()),
@@ -82,13 +82,13 @@ impl AppState {
         &self.inner.store
     }
 
-    /// Installs an already loaded model (tests share one across servers).
-    pub fn set_recognizer(&self, recognizer: Arc<Recognizer>) {
     /// The vocabulary and templates drafts are structured with.
     pub fn notes(&self) -> &notes::Notes {
         &self.inner.notes
     }
 
+    /// Installs an already loaded model (tests share one across servers).
+    pub fn set_recognizer(&self, recognizer: Arc<Recognizer>) {
         let _ = self.inner.recognizer.set(recognizer);
     }
 
