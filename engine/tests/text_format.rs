@@ -137,6 +137,53 @@ fn numbers_units_and_measurements() {
 }
 
 #[test]
+fn times_of_day_in_swedish_style() {
+    for (spoken, expected) in [
+        ("klockan åtta", "Kl. 08.00"),
+        ("klockan halv nio", "Kl. 08.30"),
+        ("vaknar halv fem varje morgon", "Vaknar 04.30 varje morgon"),
+        ("tar tabletten kvart över tre", "Tar tabletten 03.15"),
+        ("klockan kvart i tolv", "Kl. 11.45"),
+        ("klockan fem i halv nio", "Kl. 08.25"),
+        ("klockan tio över halv nio", "Kl. 08.40"),
+        ("klockan tjugo över åtta", "Kl. 08.20"),
+        ("klockan fem i nio", "Kl. 08.55"),
+        ("klockan fjorton trettio", "Kl. 14.30"),
+        ("klockan åtta noll fem", "Kl. 08.05"),
+        ("klockan 8.30", "Kl. 08.30"),
+        ("klockan tio i morse", "Kl. 10.00 i morse"),
+        ("klockan åtta tre dagar i rad", "Kl. 08.00 tre dagar i rad"),
+        ("somnar halv ett", "Somnar 12.30"),
+        // Not times.
+        ("en halv tablett", "En halv tablett"),
+        ("en kvart i taget", "En kvart i taget"),
+        ("fem över gränsen", "Fem över gränsen"),
+    ] {
+        assert_eq!(written(spoken), expected, "{spoken}");
+    }
+}
+
+#[test]
+fn dates_in_swedish_style() {
+    for (spoken, expected) in [
+        ("tjugoförsta november", "21 november"),
+        (
+            "den tjugoförsta november tjugotjugofem",
+            "Den 21 november 2025",
+        ),
+        ("den tredje i tolfte", "Den 3/12"),
+        ("återbesök den trettioförsta i första", "Återbesök den 31/1"),
+        ("sedan den tjugoett mars", "Sedan den 21 mars"),
+        // Not dates.
+        ("tre i fem svarar ja", "Tre i fem svarar ja"),
+        ("en mars månad", "En mars månad"),
+        ("den tredje i ordningen", "Den tredje i ordningen"),
+    ] {
+        assert_eq!(written(spoken), expected, "{spoken}");
+    }
+}
+
+#[test]
 fn misheard_drug_names_are_corrected_and_recorded() {
     let v = vocab();
     let raw = "tar Atarrax tjugofem milligram till natten punkt";
@@ -217,7 +264,15 @@ fn initial_prompt_fits_and_names_headings_and_terms() {
             template.id,
             prompt.chars().count()
         );
-        assert!(prompt.contains(&template.headings[0]), "{prompt}");
+        // Every heading, in dictation style: Whisper writes what it hears the way the prompt
+        // does, so "Åtgärd kolon" comes out as such and not as "och järd, kålon".
+        for heading in &template.headings {
+            assert!(prompt.contains(heading.as_str()), "{heading}: {prompt}");
+        }
+        assert!(
+            prompt.contains(" kolon ") && prompt.contains(" punkt"),
+            "{prompt}"
+        );
         assert!(
             prompt.contains("mg") || prompt.contains("Läkemedel"),
             "{prompt}"
@@ -233,5 +288,33 @@ fn initial_prompt_fits_and_names_headings_and_terms() {
     assert!(
         psychiatry.contains("sertralin") || psychiatry.contains("Zoloft"),
         "{psychiatry}"
+    );
+}
+
+#[test]
+fn recognizer_spellings_of_commands_headings_and_numbers() {
+    // Misheard commands, commands glued to words, the recognizer's comma between a heading
+    // and "kolon", headings heard by sound before "kolon", and misspelled number words, as
+    // Whisper base writes synthetic Swedish dictation.
+    assert_eq!(
+        written(
+            "Kompaktorsak, kolon, halsont punkt. Status, kolon, feber trettioota komma fem punkt."
+        ),
+        "Kontaktorsak\nHalsont.\nStatus\nFeber 38,5."
+    );
+    assert_eq!(
+        written("Statuskulam, blodtryck hundred femtio över nittiofeira komma puls sjuttiotta punkt Bedömnning kolam, hypertonipunkt"),
+        "Status\nBlodtryck 150/94, puls 78.\nBedömning\nHypertoni."
+    );
+    assert_eq!(
+        written(
+            "Anna-Mnes, kolon, tidigare frisk kom ingen feber punkt. Och järd kolon, vila punkt"
+        ),
+        "Anamnes\nTidigare frisk, ingen feber.\nÅtgärd\nVila."
+    );
+    // Real words that end like a command, and the verb "kom", stay.
+    assert_eq!(
+        written("vid den tidpunkten kom hon in punkt"),
+        "Vid den tidpunkten kom hon in."
     );
 }

@@ -132,6 +132,28 @@ pub fn normalize(text: &str) -> String {
         .join(" ")
 }
 
+/// Writes a "g" that is said as "j" (after a consonant, before a front vowel: "åtgärd",
+/// "älgen") as "j", so a heading compares with what the recognizer heard ("åtjärd").
+fn soft_g(word: &str) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    let is_vowel = |c: char| "aeiouyåäö".contains(c);
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let after_consonant = i > 0 && !is_vowel(chars[i - 1]);
+            let before_front = chars
+                .get(i + 1)
+                .is_some_and(|n| matches!(n, 'e' | 'i' | 'y' | 'ä' | 'ö'));
+            if c == 'g' && after_consonant && before_front {
+                'j'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Splits a text into its alphanumeric runs with character offsets.
 fn alnum_runs(text: &str) -> Vec<(usize, usize, String)> {
     let mut runs = Vec::new();
@@ -506,6 +528,63 @@ impl Vocabulary {
         })
     }
 
+    /// A heading that one to four recognized words sound like, for words the clinician
+    /// followed with "kolon" (strong evidence that a heading was said): "Kompaktorsak" →
+    /// Kontaktorsak, "Contactar sak" → Kontaktorsak, "Lycktuelt" → Aktuellt. The words are
+    /// joined and compared, by spelling and by [`phonetic_key`], with each single-word alias
+    /// and name; the best score must reach `min_score`. Exact matches are left to
+    /// [`Vocabulary::match_heading`].
+    pub fn match_heading_by_sound(
+        &self,
+        words: &[&str],
+        min_score: f32,
+    ) -> Option<HeadingMatch<'_>> {
+        let mut best: Option<(f32, usize, usize, &str)> = None;
+        for n in 1..=words.len().min(4) {
+            let joined: String = words[..n]
+                .iter()
+                .flat_map(|w| w.chars().filter(|c| c.is_alphabetic()))
+                .flat_map(char::to_lowercase)
+                .collect();
+            if joined.chars().count() < 5 {
+                continue;
+            }
+            // Swedish says "och" as "å", so the recognizer writes a heading's first "å"
+            // sound as "och" ("Åtgärd" → "Och järd"), or "åt" as "at".
+            let joined = match (joined.strip_prefix("och"), joined.strip_prefix("at")) {
+                (Some(rest), _) => format!("å{rest}"),
+                (None, Some(rest)) => format!("åt{rest}"),
+                _ => joined,
+            };
+            let key = phonetic_key(&joined);
+            for (alias, &i) in &self.heading_by_alias {
+                let alias_joined = soft_g(&alias.split(' ').collect::<String>());
+                let (a, b) = (
+                    alias_joined.chars().count() as f32,
+                    joined.chars().count() as f32,
+                );
+                if !(0.7..=1.43).contains(&(a / b)) {
+                    continue;
+                }
+                let score = similarity(&alias_joined, &joined)
+                    .max(similarity(&phonetic_key(&alias_joined), &key));
+                // Fewer words for the same score: a heading is usually one word.
+                let better = best.is_none_or(|(s, _, words, _)| {
+                    score > s + 1e-4 || ((score - s).abs() <= 1e-4 && n < words)
+                });
+                if score >= min_score && better {
+                    best = Some((score, i, n, alias));
+                }
+            }
+        }
+        best.map(|(_, i, n, alias)| HeadingMatch {
+            heading: &self.sources.headings[i],
+            words: n,
+            exact: false,
+            alias: alias.to_owned(),
+        })
+    }
+
     /// The abbreviation a spoken or written form stands for ("se er pe", "crp" → CRP).
     pub fn abbreviation(&self, spoken: &str) -> Option<&Abbreviation> {
         self.abbreviation_by_spoken
@@ -698,8 +777,19 @@ impl Vocabulary {
                 by_kind.entry(term.kind).or_default().push(term);
             }
         }
+        // Most common first; in a psychiatry note the field's own terms (psychiatric ICD-10
+        // chapter F, psycholeptic and psychoanaleptic drugs N05/N06) before shared ones like
+        // paracetamol.
+        let psychiatric = |t: &Term| {
+            t.area == Area::Psykiatri
+                || t.code.as_deref().is_some_and(|c| {
+                    (t.kind == TermKind::Diagnosis && c.starts_with('F'))
+                        || c.starts_with("N05")
+                        || c.starts_with("N06")
+                })
+        };
         for list in by_kind.values_mut() {
-            list.sort_by_key(|t| t.rank);
+            list.sort_by_key(|t| (template.area == Area::Psykiatri && !psychiatric(t), t.rank));
         }
         let mut lists: Vec<std::vec::IntoIter<&Term>> =
             by_kind.into_values().map(Vec::into_iter).collect();

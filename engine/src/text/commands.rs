@@ -91,8 +91,69 @@ const VERBS: [&str; 24] = [
     "skall",
 ];
 
-/// A command word, allowing the recognizer's spellings by sound ("kålon") and, for long words,
-/// one wrong letter ("rebrik", "frågetäcken").
+/// Words before "kom" that make it the verb ("hon kom in", "besvären kom gradvis").
+const KOM_SUBJECTS: [&str; 20] = [
+    "jag",
+    "du",
+    "han",
+    "hon",
+    "vi",
+    "ni",
+    "de",
+    "det",
+    "den",
+    "man",
+    "som",
+    "patienten",
+    "pat",
+    "när",
+    "då",
+    "sedan",
+    "inte",
+    "aldrig",
+    "hit",
+    "först",
+];
+/// Words after "kom" that make it the verb ("kom in", "kom tillbaka", "kom plötsligt").
+const KOM_VERB_AFTER: [&str; 24] = [
+    "in",
+    "hit",
+    "hem",
+    "ut",
+    "upp",
+    "fram",
+    "till",
+    "tillbaka",
+    "igång",
+    "ihåg",
+    "överens",
+    "med",
+    "på",
+    "efter",
+    "från",
+    "för",
+    "igen",
+    "senare",
+    "plötsligt",
+    "gradvis",
+    "successivt",
+    "akut",
+    "hastigt",
+    "iväg",
+];
+
+/// Whether a recognized "kom" is a clipped "komma" (the recognizer often hears the dictated
+/// comma so: "tidigare frisk kom ingen feber"): not after a subject, not before a particle
+/// or adverb that goes with the verb or before a subject ("då kom hon"), and not at the
+/// start of a sentence.
+fn kom_is_comma(before: &str, next: Option<&str>) -> bool {
+    !before.is_empty()
+        && !KOM_SUBJECTS.contains(&before)
+        && next.is_some_and(|n| !KOM_VERB_AFTER.contains(&n) && !KOM_SUBJECTS.contains(&n))
+}
+
+/// A command word, allowing the recognizer's spellings by sound ("kålon", "kulam", "konna")
+/// and, for long words, one wrong letter ("rebrik", "frågetäcken").
 fn command_word(text: &str) -> Option<Word> {
     let lower = text.to_lowercase();
     if let Some(&(_, word)) = COMMAND_WORDS.iter().find(|(w, _)| *w == lower) {
@@ -107,11 +168,85 @@ fn command_word(text: &str) -> Option<Word> {
             return Some(word);
         }
     }
-    None
+    misheard_short_command(&lower)
 }
 
+/// Consonants of a word with doubled letters collapsed and the nasals m/n folded together:
+/// the part of "kolon", "punkt" and "komma" that survives the recognizer's mishearings
+/// ("kulam", "kolam", "konna", "pungt"), which mostly swap vowels and nasals.
+fn consonant_skeleton(word: &str) -> String {
+    let mut out = String::new();
+    for c in word.chars() {
+        let c = match c {
+            'n' => 'm',
+            'g' => 'k',
+            c if "aeiouyåäö".contains(c) => continue,
+            c => c,
+        };
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// "kolon", "komma" and "punkt" as the recognizer misspells them: same consonants (nasals
+/// folded), a back vowel first ("kulam", "kolam", "konna", "pungt"), four to six letters.
+/// Frequent words with the same consonants ("kunna", "kom", "kul", "kulan") are excluded by
+/// the vowel and length rules or listed.
+fn misheard_short_command(lower: &str) -> Option<Word> {
+    const NOT_COMMANDS: [&str; 9] = [
+        "kunna", "kulan", "kalla", "kommun", "kanon", "kolla", "kulle", "kolumn", "konen",
+    ];
+    let letters = lower.chars().count();
+    if !(4..=6).contains(&letters)
+        || !lower.chars().all(char::is_alphabetic)
+        || NOT_COMMANDS.contains(&lower)
+    {
+        return None;
+    }
+    let first_vowel = lower.chars().find(|c| "aeiouyåäö".contains(*c))?;
+    let skeleton = consonant_skeleton(lower);
+    let first = lower.chars().next()?;
+    match skeleton.as_str() {
+        "klm" if first == 'k' && matches!(first_vowel, 'o' | 'u' | 'å') => Some(Word::Kolon),
+        "km" if first == 'k' && matches!(first_vowel, 'o' | 'å') => Some(Word::Komma),
+        "pmkt" if first == 'p' && first_vowel == 'u' => Some(Word::Punkt),
+        _ => None,
+    }
+}
+
+/// Real compound words ending in a command word, never split ("tidpunkt", "förekomma").
+const COMPOUNDS_ENDING_IN_COMMAND: [&str; 24] = [
+    "tidpunkt",
+    "tidpunkten",
+    "utgångspunkt",
+    "synpunkt",
+    "synpunkter",
+    "startpunkt",
+    "mittpunkt",
+    "slutpunkt",
+    "brytpunkt",
+    "höjdpunkt",
+    "triggerpunkt",
+    "tyngdpunkt",
+    "ståndpunkt",
+    "kontaktpunkt",
+    "smärtpunkt",
+    "nollpunkt",
+    "förekomma",
+    "bekomma",
+    "undkomma",
+    "tillkomma",
+    "överkomma",
+    "omkomma",
+    "uppkomma",
+    "framkomma",
+];
+
 /// Splits command words the recognizer ran together ("punktrubrik", "punktrebrik",
-/// "kolonny") into their parts.
+/// "kolonny") into their parts, and a word with a punctuation command glued to its end
+/// ("hypertonipunkt", "Statuskulam", "milligrampunkt").
 pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -132,6 +267,9 @@ pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
                 }
             }
         }
+        if split.is_none() && item.is_word() && chars.len() >= 7 {
+            split = glued_trailing_command(&item.text);
+        }
         match split {
             Some((left, right, at)) => {
                 let mut first = item.clone();
@@ -148,6 +286,54 @@ pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
     }
     out
 }
+
+/// "hypertonipunkt" → ("hypertoni", "punkt", 9), "Status-kolan" → ("Status", "kolan", 7):
+/// a word of at least three letters with "punkt", "kolon" or "komma" (or a misheard form)
+/// glued to its end, unless the whole is a real compound.
+fn glued_trailing_command(word: &str) -> Option<(String, String, usize)> {
+    let lower = word.to_lowercase();
+    let is_punctuation_command = |part: &str| {
+        matches!(
+            command_word(part),
+            Some(Word::Punkt | Word::Kolon | Word::Komma)
+        )
+    };
+    if let Some((left, right)) = word.rsplit_once('-') {
+        if left.chars().count() >= 3 && is_punctuation_command(right) {
+            let at = left.chars().count() + 1;
+            return Some((left.to_owned(), right.to_owned(), at));
+        }
+    }
+    if COMPOUNDS_ENDING_IN_COMMAND.contains(&lower.as_str())
+        || SCHOOLS.iter().any(|school| lower.ends_with(school))
+        || !word.chars().all(|c| c.is_alphabetic() || c == '-')
+    {
+        return None;
+    }
+    let chars: Vec<char> = word.chars().collect();
+    for tail in [5usize, 6, 4] {
+        if chars.len() < tail + 3 {
+            continue;
+        }
+        let at = chars.len() - tail;
+        let right: String = chars[at..].iter().collect();
+        if is_punctuation_command(&right) {
+            let left: String = chars[..at].iter().collect();
+            return Some((left, right, at));
+        }
+    }
+    None
+}
+
+/// Words ending in "skolan" (the school), which sounds like a glued "kolon" ("Statuskolan").
+const SCHOOLS: [&str; 6] = [
+    "grundskolan",
+    "högskolan",
+    "förskolan",
+    "gymnasieskolan",
+    "särskolan",
+    "yrkesskolan",
+];
 
 fn lower_at(items: &[Item], i: usize) -> Option<String> {
     items.get(i).filter(|it| it.is_word()).map(Item::lower)
@@ -233,12 +419,17 @@ fn punctuation(items: Vec<Item>) -> Vec<Item> {
             i += 1;
             continue;
         }
+        let before = previous.as_deref().unwrap_or("");
+        if lower == "kom" && kom_is_comma(before, next_word.as_deref()) {
+            out.push(spoken(Mark::Comma, &items[i..=i]));
+            i += 1;
+            continue;
+        }
         let Some(word) = command_word(&lower) else {
             out.push(item.clone());
             i += 1;
             continue;
         };
-        let before = previous.as_deref().unwrap_or("");
         let made = match word {
             Word::Punkt if NOUN_BEFORE.contains(&before) => None,
             Word::Punkt => Some(spoken(Mark::Period, &items[i..=i])),
@@ -381,9 +572,21 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 .take_while(|it| it.is_word())
                 .map(|it| it.text.as_str())
                 .collect();
+            if let Some((found, after)) = heading_before_colon(&items, i, vocab) {
+                out.push(Item::spanning(
+                    Kind::Command(Command::Heading(found.heading.name.clone())),
+                    "",
+                    &items[i..after],
+                ));
+                i = swallow_heading_colon(&items, after);
+                at_start = true;
+                continue;
+            }
             if let Some(found) = vocab.match_heading(&words) {
                 let after = i + found.words;
-                let next = items.get(after);
+                // The recognizer's own comma or full stop after a heading word ("Status,
+                // kolon") says nothing; look past it.
+                let next = items.get(next_real(&items, after));
                 let colon_follows = next.is_some_and(|it| {
                     matches!(
                         it.kind,
@@ -425,6 +628,43 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         i += 1;
     }
     out
+}
+
+/// Least similarity for a heading heard by sound right before "kolon".
+const HEADING_BEFORE_COLON_SCORE: f32 = 0.7;
+
+/// One to four words at `i`, possibly separated by the recognizer's punctuation, followed by
+/// a dictated colon, that sound like a heading ("Kompaktorsak, kolon", "Contactar, sak
+/// kolon"): the heading and the index just past its last word. Exact aliases are left to the
+/// caller's exact match.
+fn heading_before_colon<'v>(
+    items: &[Item],
+    i: usize,
+    vocab: &'v Vocabulary,
+) -> Option<(skriva_vocab::HeadingMatch<'v>, usize)> {
+    let mut words: Vec<&str> = Vec::new();
+    let mut last = i;
+    let mut j = i;
+    while let Some(item) = items.get(j) {
+        match item.kind {
+            Kind::Word if words.len() < 4 => {
+                words.push(item.text.as_str());
+                last = j;
+            }
+            Kind::Recognizer(_) => {}
+            _ => break,
+        }
+        j += 1;
+    }
+    let colon = items.get(j)?;
+    if words.is_empty() || colon.kind != Kind::Spoken(Mark::Colon) {
+        return None;
+    }
+    if vocab.match_heading(&words).is_some_and(|m| m.exact) {
+        return None;
+    }
+    let found = vocab.match_heading_by_sound(&words, HEADING_BEFORE_COLON_SCORE)?;
+    (found.words == words.len()).then_some((found, last + 1))
 }
 
 /// Skips the colon or full stop said right after a heading, and the recognizer's punctuation

@@ -17,7 +17,7 @@ use skriva_vocab::Vocabulary;
 use crate::error::Result;
 
 pub use numbers::{parse_cardinal, parse_ordinal};
-pub use prompt::{initial_prompt, PROMPT_MAX_CHARS};
+pub use prompt::{ambient_prompt, initial_prompt, PROMPT_MAX_CHARS};
 
 /// One recognized word with its timing (seconds) and probability, as the recognizer gives it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,6 +198,7 @@ pub fn words_text(words: &[SpokenWord]) -> String {
 
 fn run(items: Vec<tokens::Item>, vocab: &Vocabulary, options: FormatOptions) -> Result<Formatted> {
     let items = commands::split_merged(items);
+    let items = tokens::repair_number_words(items);
     let items = numbers::abbreviations(items, vocab);
     let items = numbers::numbers(items, vocab);
     let items = commands::commands(items, vocab, options.headings);

@@ -1,6 +1,8 @@
-//! Recognizer biasing: whisper's initial prompt, written as a short Swedish journal note in
-//! the template's style so that Whisper imitates its headings, abbreviations and digits, and
-//! sees the spellings of the terms clinicians most often say.
+//! Recognizer biasing: whisper's initial prompt. Whisper continues the prompt's style, so the
+//! dictation prompt is itself a dictation as the recognizer should write it down: spoken
+//! commands as plain words ("kolon", "komma", "punkt"), numbers as words, every heading of the
+//! template and the terms clinicians most often say. The ambient prompt is a short written
+//! note instead, since nobody dictates punctuation in a consultation.
 
 use skriva_vocab::{Template, TermKind, Vocabulary};
 
@@ -9,78 +11,124 @@ use skriva_vocab::{Template, TermKind, Vocabulary};
 /// stays within the limit with margin.
 pub const PROMPT_MAX_CHARS: usize = 600;
 
-/// Builds whisper's initial prompt for `template` (at most [`PROMPT_MAX_CHARS`] characters).
+/// Builds whisper's initial prompt for dictating a note of `template` (at most
+/// [`PROMPT_MAX_CHARS`] characters): the headings, then drug, diagnosis and abbreviation
+/// terms, all in the words a dictating clinician says.
 ///
 /// ```
 /// let vocab = skriva_vocab::Vocabulary::builtin()?;
 /// let template = vocab.template("primarvard-lakarbesok")?;
 /// let prompt = skriva_engine::text::initial_prompt(template, &vocab);
 /// assert!(prompt.starts_with("Läkarbesök på vårdcentral."));
+/// assert!(prompt.contains("Åtgärd komma"));
 /// assert!(prompt.chars().count() <= skriva_engine::text::PROMPT_MAX_CHARS);
 /// # Ok::<(), skriva_engine::Error>(())
 /// ```
 pub fn initial_prompt(template: &Template, vocab: &Vocabulary) -> String {
-    let mut prompt = format!("{}. ", template.title);
-    // The headings, then a status line in note style (abbreviations, digits, decimal comma).
-    let shown: Vec<&str> = template
-        .headings
-        .iter()
-        .take(10)
-        .map(String::as_str)
-        .collect();
-    prompt.push_str(&format!("Rubriker: {}. ", shown.join(", ")));
-    prompt.push_str("Status: AT gott, BT 135/85, puls 72, temp 37,8. ");
-    let terms = vocab.top_terms(template, 80);
-    let mut drugs: Vec<&str> = Vec::new();
-    let mut diagnoses: Vec<&str> = Vec::new();
-    let mut abbreviations: Vec<&str> = Vec::new();
-    for term in terms {
-        match term.kind {
-            TermKind::Drug => drugs.push(&term.form),
-            TermKind::Diagnosis => diagnoses.push(&term.form),
-            TermKind::Abbreviation => abbreviations.push(&term.form),
-            _ => {}
-        }
-    }
-    // Fill the remaining room round-robin so each kind is represented.
-    let mut lists = [
-        ("Läkemedel: ", drugs.into_iter()),
-        ("Bedömning: ", diagnoses.into_iter()),
-        ("Lab: ", abbreviations.into_iter()),
-    ];
-    let mut parts: [Vec<&str>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    let render =
-        |parts: &[Vec<&str>; 3], lists: &[(&str, std::vec::IntoIter<&str>); 3]| -> String {
-            let mut text = prompt.clone();
-            for (k, (label, _)) in lists.iter().enumerate() {
-                if !parts[k].is_empty() {
-                    text.push_str(label);
-                    text.push_str(&parts[k].join(", "));
-                    text.push_str(". ");
-                }
-            }
-            text.trim_end().to_owned()
+    let head = format!(
+        "{}. Rubriker kolon {} punkt ",
+        template.title,
+        template.headings.join(" komma ")
+    );
+    with_terms(
+        head,
+        template,
+        vocab,
+        [
+            "Läkemedel kolon ",
+            "Bedömning kolon ",
+            "Undersökningsresultat kolon ",
+        ],
+        " komma ",
+        " punkt ",
+    )
+}
+
+/// Builds whisper's initial prompt for an ambient recording (a consultation, no dictated
+/// commands): a short written note in the template's style, with digits and punctuation.
+///
+/// ```
+/// let vocab = skriva_vocab::Vocabulary::builtin()?;
+/// let template = vocab.template("primarvard-lakarbesok")?;
+/// let prompt = skriva_engine::text::ambient_prompt(template, &vocab);
+/// assert!(prompt.contains("BT 135/85"));
+/// assert!(prompt.chars().count() <= skriva_engine::text::PROMPT_MAX_CHARS);
+/// # Ok::<(), skriva_engine::Error>(())
+/// ```
+pub fn ambient_prompt(template: &Template, vocab: &Vocabulary) -> String {
+    let head = format!(
+        "{}. Rubriker: {}. Status: AT gott, BT 135/85, puls 72, temp 37,8. ",
+        template.title,
+        template
+            .headings
+            .iter()
+            .take(10)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    with_terms(
+        head,
+        template,
+        vocab,
+        ["Läkemedel: ", "Bedömning: ", "Lab: "],
+        ", ",
+        ". ",
+    )
+}
+
+/// `head` followed by the template's top drugs, diagnoses and abbreviations under `labels`,
+/// filled in turns while the prompt fits: two drugs and two diagnoses for each abbreviation
+/// (misheard drug and diagnosis names cost the most; abbreviations are short and robust).
+fn with_terms(
+    head: String,
+    template: &Template,
+    vocab: &Vocabulary,
+    labels: [&str; 3],
+    separator: &str,
+    end: &str,
+) -> String {
+    let mut lists: [Vec<&str>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for term in vocab.top_terms(template, 80) {
+        let slot = match term.kind {
+            TermKind::Drug => 0,
+            TermKind::Diagnosis => 1,
+            TermKind::Abbreviation => 2,
+            _ => continue,
         };
+        lists[slot].push(&term.form);
+    }
+    let render = |parts: &[Vec<&str>; 3]| -> String {
+        let mut text = head.clone();
+        for (label, part) in labels.iter().zip(parts) {
+            if !part.is_empty() {
+                text.push_str(label);
+                text.push_str(&part.join(separator));
+                text.push_str(end);
+            }
+        }
+        text.trim_end().to_owned()
+    };
+    let mut parts: [Vec<&str>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut next = [0usize; 3];
     loop {
         let mut added = false;
-        for k in 0..lists.len() {
-            if let Some(term) = lists[k].1.next() {
+        for k in [0, 1, 0, 1, 2] {
+            while let Some(term) = lists[k].get(next[k]) {
+                next[k] += 1;
                 parts[k].push(term);
-                if render(&parts, &lists).chars().count() > PROMPT_MAX_CHARS {
-                    parts[k].pop();
-                } else {
+                if render(&parts).chars().count() <= PROMPT_MAX_CHARS {
                     added = true;
+                    break;
                 }
+                parts[k].pop();
             }
         }
-        if !added && lists.iter().all(|(_, l)| l.len() == 0) {
-            break;
-        }
-        if !added && render(&parts, &lists).chars().count() >= PROMPT_MAX_CHARS - 10 {
+        if !added {
             break;
         }
     }
-    let text = render(&parts, &lists);
+    let text = render(&parts);
     if text.chars().count() > PROMPT_MAX_CHARS {
         text.chars().take(PROMPT_MAX_CHARS).collect()
     } else {

@@ -204,6 +204,75 @@ pub(crate) fn tokenize(text: &str, probabilities: &[f32]) -> Vec<Item> {
     items
 }
 
+/// Tens as said in a compound number, with the form the recognizer clips them to.
+const TENS_STEMS: [(&str, &str); 8] = [
+    ("tjugo", "tjug"),
+    ("trettio", "tretti"),
+    ("fyrtio", "fyrti"),
+    ("femtio", "femti"),
+    ("sextio", "sexti"),
+    ("sjuttio", "sjutti"),
+    ("åttio", "åtti"),
+    ("nittio", "nitti"),
+];
+/// Units 1–9 as the last part of a compound number.
+const UNIT_WORDS: [&str; 9] = [
+    "ett", "två", "tre", "fyra", "fem", "sex", "sju", "åtta", "nio",
+];
+
+/// Number words the recognizer misspelled by ear, respelled so that number formatting reads
+/// them: a tens word followed by something that sounds like a unit ("trettioota" →
+/// "trettioåtta", "nittiofeira" → "nittiofyra", "sjuttiotta" → "sjuttioåtta"), and the
+/// English "hundred" for "hundra". Only a word that starts with a tens word is touched, and
+/// only when the rest is one or two letters away from exactly one unit word.
+pub(crate) fn repair_number_words(mut items: Vec<Item>) -> Vec<Item> {
+    for item in items.iter_mut().filter(|it| it.is_word()) {
+        let lower = item.text.to_lowercase();
+        if lower == "hundred" {
+            item.text = "hundra".into();
+            continue;
+        }
+        if super::numbers::parse_cardinal(&lower).is_some() {
+            continue;
+        }
+        if let Some(repaired) = repaired_compound(&lower) {
+            tracing::debug!(original = %item.text, %repaired, "number word respelled");
+            item.text = repaired;
+        }
+    }
+    items
+}
+
+fn repaired_compound(lower: &str) -> Option<String> {
+    for (tens, clipped) in TENS_STEMS {
+        for stem in [tens, clipped] {
+            let Some(rest) = lower.strip_prefix(stem) else {
+                continue;
+            };
+            let rest_chars: Vec<char> = rest.chars().collect();
+            if rest_chars.len() < 2 || rest_chars.len() > 5 {
+                continue;
+            }
+            let key = skriva_vocab::phonetic_key(rest);
+            let close: Vec<&str> = UNIT_WORDS
+                .iter()
+                .copied()
+                .filter(|unit| {
+                    let unit_chars: Vec<char> = unit.chars().collect();
+                    let distance = skriva_vocab::edit_distance(&rest_chars, &unit_chars);
+                    skriva_vocab::phonetic_key(unit) == key
+                        || (distance <= 1 && rest_chars.len() >= 3)
+                        || (distance <= 2 && rest_chars.len() >= 4 && unit_chars.len() >= 4)
+                })
+                .collect();
+            if let [unit] = close.as_slice() {
+                return Some(format!("{tens}{unit}"));
+            }
+        }
+    }
+    None
+}
+
 /// "75mg" → "75", "mg"; "96%" → "96", "%". Other words are returned whole.
 fn split_glued_unit(word: &str) -> Vec<(String, usize)> {
     let digits: usize = word
