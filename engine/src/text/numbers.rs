@@ -1,6 +1,8 @@
 //! Swedish number words to digits where the note style wants digits: measurements and doses,
-//! blood pressure, decimals with a decimal comma, ages, dates, years, ICD codes spelled out,
-//! personnummer. Small counts in running prose stay words (Språkrådet: 1–12 in words).
+//! blood pressure, decimals with a decimal comma, ages, times of day ("klockan halv nio" →
+//! "kl. 08.30"), dates ("tjugoförsta november" → "21 november", "den tredje i tolfte" → "3/12"),
+//! years, ICD codes spelled out, personnummer. Small counts in running prose stay words
+//! (Språkrådet: 1–12 in words).
 //! Also the spoken forms of abbreviations ("se er pe" → "CRP"), which must be joined first.
 
 use skriva_vocab::{normalize, Vocabulary};
@@ -89,6 +91,27 @@ const MONTHS: [&str; 12] = [
     "november",
     "december",
 ];
+/// How a time of day is written. Språkrådet: a point between hours and minutes, hours with two
+/// digits in the 24-hour style ("kl. 08.30"). The hour is written as it was said: "klockan
+/// tre" is "kl. 03.00", never guessed to be 15.00.
+struct TimeStyle {
+    /// Written before a time that was said after "klockan".
+    prefix: &'static str,
+    /// Between hours and minutes.
+    separator: char,
+    /// "08.30" rather than "8.30".
+    pad_hours: bool,
+}
+const TIME_STYLE: TimeStyle = TimeStyle {
+    prefix: "kl.",
+    separator: '.',
+    pad_hours: true,
+};
+/// Words that announce a time of day.
+const CLOCK_WORDS: [&str; 2] = ["klockan", "kl"];
+/// Between day and month in a date said with ordinals only ("den tredje i tolfte" → "3/12").
+const DAY_MONTH_SEPARATOR: char = '/';
+
 /// Words that end an age compound: "tjugofyraårig" → "24-årig".
 const AGE_SUFFIXES: [&str; 6] = ["åringen", "åriga", "åring", "årig", "årigt", "åriges"];
 
@@ -398,19 +421,30 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             i += 1;
             continue;
         }
-        if let Some(day) = parse_ordinal(&lower) {
-            if let Some(month) = word_at(&items, i + 1).filter(|w| MONTHS.contains(&w.as_str())) {
+        if CLOCK_WORDS.contains(&lower.as_str()) {
+            if let Some((hours, minutes, used)) = time_of_day(&items[i + 1..], true) {
                 out.push(Item::spanning(
                     Kind::Formatted,
-                    day.to_string(),
-                    &items[i..=i],
+                    written_time(hours, minutes, true),
+                    &items[i..i + 1 + used],
                 ));
-                let mut month_item = items[i + 1].clone();
-                month_item.text = month;
-                out.push(month_item);
-                i += 2;
+                i += 1 + used;
                 continue;
             }
+        }
+        if let Some((hours, minutes, used)) = time_of_day(&items[i..], false) {
+            out.push(Item::spanning(
+                Kind::Formatted,
+                written_time(hours, minutes, false),
+                &items[i..i + used],
+            ));
+            i += used;
+            continue;
+        }
+        if let Some((text, used)) = date(&items[i..]) {
+            out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
+            i += used;
+            continue;
         }
         let Some(number) = read_number(&items[i..]) else {
             if let Some(year) = parse_year_compound(&lower) {
@@ -506,6 +540,137 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         }
     }
     out
+}
+
+/// An hour said as a word or digits, 0–24.
+fn spoken_hour(word: &str) -> Option<u32> {
+    parse_cardinal(word)
+        .filter(|h| *h <= 24)
+        .and_then(|h| u32::try_from(h).ok())
+}
+
+/// The hour before `hour` on the clock face ("halv nio" is 8.30, "halv ett" 12.30).
+fn hour_before(hour: u32) -> Option<u32> {
+    match hour {
+        0 => None,
+        1 => Some(12),
+        h => Some(h - 1),
+    }
+}
+
+/// A time of day at the start of `items`: `(hours, minutes, words used)`. "halv nio", "kvart
+/// över tre" and "kvart i tre" count anywhere; "fem över åtta", "tio i halv nio", "åtta
+/// trettio", "åtta noll fem", a bare "åtta" and the recognizer's "8.30"/"8:30" only after
+/// "klockan" (`after_clock`).
+fn time_of_day(items: &[Item], after_clock: bool) -> Option<(u32, u32, usize)> {
+    let word = |k: usize| word_at(items, k);
+    let first = word(0)?;
+    if first == "halv" {
+        let hour = hour_before(spoken_hour(&word(1)?)?)?;
+        return Some((hour, 30, 2));
+    }
+    if first == "kvart" {
+        let hour = spoken_hour(&word(2)?)?;
+        return match word(1)?.as_str() {
+            "över" => Some((hour, 15, 3)),
+            "i" => Some((hour_before(hour)?, 45, 3)),
+            _ => None,
+        };
+    }
+    if !after_clock {
+        return None;
+    }
+    if let Some((h, m)) = first.split_once(['.', ':']) {
+        let (hours, minutes) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+        let ok = m.len() == 2 && hours <= 24 && minutes < 60;
+        return ok.then_some((hours, minutes, 1));
+    }
+    // "fem över åtta", "tio i nio", "fem i halv nio", "fem över halv nio".
+    let relative = || -> Option<(u32, u32, usize)> {
+        let minutes = u32::try_from(parse_cardinal(&first)?)
+            .ok()
+            .filter(|m| (1..30).contains(m))?;
+        let after = match word(1)?.as_str() {
+            "över" => true,
+            "i" => false,
+            _ => return None,
+        };
+        if word(2).as_deref() == Some("halv") {
+            let half = hour_before(spoken_hour(&word(3)?)?)?;
+            let minutes = if after { 30 + minutes } else { 30 - minutes };
+            return Some((half, minutes, 4));
+        }
+        let hour = spoken_hour(&word(2)?)?;
+        if after {
+            Some((hour, minutes, 3))
+        } else {
+            Some((hour_before(hour)?, 60 - minutes, 3))
+        }
+    };
+    if let Some(time) = relative() {
+        return Some(time);
+    }
+    let hour = spoken_hour(&first)?;
+    // Digital: "åtta trettio", "fjorton femton", "åtta noll fem".
+    match word(1).as_deref() {
+        Some("noll") => {
+            if let Some(m) = word(2).and_then(|w| parse_cardinal(&w)).filter(|m| *m < 10) {
+                return Some((hour, u32::try_from(m).ok()?, 3));
+            }
+        }
+        Some(next) if !next.chars().all(|c| c.is_ascii_digit()) => {
+            if let Some(m) = parse_cardinal(next).filter(|m| (10..60).contains(m)) {
+                return Some((hour, u32::try_from(m).ok()?, 2));
+            }
+        }
+        _ => {}
+    }
+    Some((hour, 0, 1))
+}
+
+/// A time of day in note style ([`TIME_STYLE`]).
+fn written_time(hours: u32, minutes: u32, after_clock: bool) -> String {
+    let style = &TIME_STYLE;
+    let hours = if style.pad_hours {
+        format!("{hours:02}")
+    } else {
+        hours.to_string()
+    };
+    let time = format!("{hours}{}{minutes:02}", style.separator);
+    if after_clock {
+        format!("{} {time}", style.prefix)
+    } else {
+        time
+    }
+}
+
+/// The day of a date: an ordinal ("tjugoförsta") or a cardinal ("tjugoett"), 1–31.
+fn spoken_day(word: &str) -> Option<u64> {
+    // "en"/"ett" before a month is an article ("en mars månad"), not the first.
+    let cardinal = || {
+        let counted = !(matches!(word, "en" | "ett") || word.chars().all(|c| c.is_ascii_digit()));
+        parse_cardinal(word).filter(|_| counted)
+    };
+    parse_ordinal(word)
+        .or_else(cardinal)
+        .filter(|d| (1..=31).contains(d))
+}
+
+/// A date at the start of `items`: "tjugoförsta november" → "21 november", "den tredje i
+/// tolfte" → "3/12" (the "den" stays). Returns the written date and the words used.
+fn date(items: &[Item]) -> Option<(String, usize)> {
+    let day_word = word_at(items, 0)?;
+    let day = spoken_day(&day_word)?;
+    let next = word_at(items, 1)?;
+    if MONTHS.contains(&next.as_str()) {
+        return Some((format!("{day} {next}"), 2));
+    }
+    // Ordinals on both sides, so that "tre i fem" (three out of five) stays words.
+    if next == "i" && parse_ordinal(&day_word).is_some() {
+        let month = parse_ordinal(&word_at(items, 2)?).filter(|m| (1..=12).contains(m))?;
+        return Some((format!("{day}{DAY_MONTH_SEPARATOR}{month}"), 3));
+    }
+    None
 }
 
 fn age_compound(word: &str) -> Option<String> {
