@@ -468,7 +468,15 @@ mod tests {
         assert_eq!(note.sections[1].heading, "Åtgärd");
         assert_eq!(
             formatted_facts(&note, &vocab),
-            vec!["150/94", "78", "96 %", "10 mg", "1 x 1", "gad-7", "16"]
+            vec![
+                "150/94",
+                "78",
+                "96 %",
+                "10 mg",
+                "1 x 1",
+                "gad-7",
+                "16 poäng"
+            ]
         );
         assert!(parse_written_note("Status\\nAT gott.\\nBedömning").is_err());
         assert_eq!(clinical_terms(&note, &vocab), vec!["Enalapril", "GAD-7"]);
