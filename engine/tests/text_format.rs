@@ -208,6 +208,36 @@ fn misheard_drug_names_are_corrected_and_recorded() {
     assert_eq!(original, "Atarrax");
 }
 
+/// A low-confidence word that only one diagnosis sounds like is corrected to it ("hypatoni",
+/// as the recognizer wrote "hypertoni" in a dictation clip); the same word heard with high
+/// confidence is left alone.
+#[test]
+fn an_unambiguous_misheard_diagnosis_is_corrected_when_unsure() {
+    let word = |t: &str, p: f32| SpokenWord {
+        text: t.into(),
+        start: 0.0,
+        end: 0.0,
+        p,
+    };
+    let heard = |p: f32| {
+        let words = [
+            word(" otillräckligt", 0.9),
+            word(" behandlad", 0.9),
+            word(" hypatoni", p),
+            word(" punkt", 0.9),
+        ];
+        match format_words(&words, &vocab(), FormatOptions::default()) {
+            Ok(f) => f,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let unsure = heard(0.41);
+    assert_eq!(unsure.text(), "Otillräckligt behandlad hypertoni.");
+    assert_eq!(unsure.corrections[0].original, "hypatoni");
+    let sure = heard(0.95);
+    assert!(sure.corrections.is_empty(), "{:?}", sure.corrections);
+}
+
 #[test]
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();

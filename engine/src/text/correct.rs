@@ -53,6 +53,8 @@ const DRUG_CONTEXT: [&str; 22] = [
 
 /// Least score for a replacement without context.
 const BASE_THRESHOLD: f32 = 0.86;
+/// A best match this far ahead of the next candidate is unambiguous.
+const CLEAR_LEAD: f32 = 0.15;
 /// Shortest word considered.
 const MIN_LETTERS: usize = 5;
 
@@ -120,12 +122,14 @@ pub(crate) fn correct(
             continue;
         }
         let matches = vocab.lookup(&lower, 5)?;
-        let Some(best) = matches.iter().find(|m| {
+        let mut candidates = matches.iter().filter(|m| {
             matches!(m.term.kind, TermKind::Drug | TermKind::Diagnosis)
                 && !m.term.form.contains(' ')
-        }) else {
+        });
+        let Some(best) = candidates.next() else {
             continue;
         };
+        let runner_up = candidates.next().map_or(0.0, |m| m.score);
         let form = &best.term.form;
         let (word_len, form_len) = (lower.chars().count() as f32, form.chars().count() as f32);
         if !(0.75..=1.34).contains(&(word_len / form_len)) {
@@ -138,6 +142,11 @@ pub(crate) fn correct(
         let mut threshold = BASE_THRESHOLD;
         if best.term.kind == TermKind::Drug && in_drug_context(&items, i) {
             threshold -= 0.06;
+        }
+        if best.term.kind == TermKind::Diagnosis && best.score - runner_up >= CLEAR_LEAD {
+            // One diagnosis stands out, so the mishearing is not ambiguous between terms.
+            // Not for drugs: short brand names sit near everyday words.
+            threshold -= 0.05;
         }
         match item.p {
             Some(p) if p < 0.5 => threshold -= 0.05,
