@@ -278,7 +278,8 @@ describe('review page', () => {
     await login(page, server, server.tokens.clinician);
     await page.waitForSelector('#app-view:not([hidden])');
     await page.fill('#patient-ref', 'P-1003');
-    await page.selectOption('#template', TEMPLATE);
+    // The clip is a first-visit dictation: the template whose prompt it is dictated for.
+    await page.selectOption('#template', 'primarvard-lakarbesok');
     await page.click('#upload-box summary');
     await page.setInputFiles('#upload-file', DICTATION);
     await page.click('#upload-button');
