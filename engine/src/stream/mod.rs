@@ -275,12 +275,6 @@ impl LiveStream {
         Ok(events)
     }
 
-    /// Words of the open utterance committed so far (already reported as `Stable`), for a
-    /// client that reattaches and must redraw what it missed.
-    pub fn open_stable_words(&self) -> &[Word] {
-        self.utterance.as_ref().map_or(&[], |u| &u.committed)
-    }
-
     /// Seconds of 16 kHz audio received so far.
     pub fn audio_seconds(&self) -> f64 {
         seconds(self.received)

@@ -533,9 +533,8 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 .map(|it| it.text.as_str())
                 .collect();
             if let Some(found) = vocab.match_heading(&words) {
-                out.push(Item::spanning(
-                    Kind::Command(Command::Heading(found.heading.name.clone())),
-                    "",
+                out.push(heading_item(
+                    &found.heading.name,
                     &items[i..from + found.words],
                 ));
                 i = swallow_heading_colon(&items, from + found.words);
@@ -553,11 +552,7 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                         .join(" "),
                 );
                 let end = from + custom.len();
-                out.push(Item::spanning(
-                    Kind::Command(Command::Heading(name)),
-                    "",
-                    &items[i..end],
-                ));
+                out.push(heading_item(&name, &items[i..end]));
                 i = swallow_heading_colon(&items, end);
                 at_start = true;
                 continue;
@@ -573,11 +568,7 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 .map(|it| it.text.as_str())
                 .collect();
             if let Some((found, after)) = heading_before_colon(&items, i, vocab) {
-                out.push(Item::spanning(
-                    Kind::Command(Command::Heading(found.heading.name.clone())),
-                    "",
-                    &items[i..after],
-                ));
+                out.push(heading_item(&found.heading.name, &items[i..after]));
                 i = swallow_heading_colon(&items, after);
                 at_start = true;
                 continue;
@@ -609,11 +600,7 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                     && !next_is_verb
                     && text_follows;
                 if colon_follows || (ends_here && found.exact) || opens_bare {
-                    out.push(Item::spanning(
-                        Kind::Command(Command::Heading(found.heading.name.clone())),
-                        "",
-                        &items[i..after],
-                    ));
+                    out.push(heading_item(&found.heading.name, &items[i..after]));
                     i = swallow_heading_colon(&items, after);
                     at_start = true;
                     continue;
@@ -669,6 +656,11 @@ fn heading_before_colon<'v>(
 
 /// Skips the colon or full stop said right after a heading, and the recognizer's punctuation
 /// around it.
+/// The command that starts section `name`, spanning the words that said it.
+fn heading_item(name: &str, spoken: &[Item]) -> Item {
+    Item::spanning(Kind::Command(Command::Heading(name.to_owned())), "", spoken)
+}
+
 fn swallow_heading_colon(items: &[Item], mut i: usize) -> usize {
     let mut swallowed_spoken = false;
     while let Some(item) = items.get(i) {
