@@ -150,6 +150,9 @@ struct SessionActor {
     attached: Option<(u64, mpsc::UnboundedSender<Outgoing>)>,
     stopping: Option<(u16, String)>,
     last_backpressure: Option<Instant>,
+    /// The stream's undecoded audio when a decode step took it: while a step runs (which is
+    /// nearly always, on a stream that is behind) only the stream knew how far behind it was.
+    undecoded_when_taken_s: f64,
     /// When the audio up to each point (seconds) arrived, for the final-latency metric.
     arrivals: VecDeque<(f64, Instant)>,
     /// Audio seconds already counted in the real-time-factor metric.
@@ -174,6 +177,7 @@ impl SessionActor {
             attached: None,
             stopping: None,
             last_backpressure: None,
+            undecoded_when_taken_s: 0.0,
             arrivals: VecDeque::new(),
             audio_accounted_s: 0.0,
         }
@@ -587,7 +591,11 @@ impl SessionActor {
 
     async fn maybe_backpressure(&mut self) {
         let pending_s = self.pending_pcm.len() as f64 / self.bytes_per_second();
-        let behind = self.stream.as_ref().map_or(0.0, |s| s.undecoded_seconds()) + pending_s;
+        let behind = self
+            .stream
+            .as_ref()
+            .map_or(self.undecoded_when_taken_s, |s| s.undecoded_seconds())
+            + pending_s;
         let threshold = f64::from(self.state.config().streaming.backpressure_after_s);
         let due = self
             .last_backpressure
@@ -606,6 +614,7 @@ impl SessionActor {
             return None;
         }
         let mut stream = self.stream.take()?;
+        self.undecoded_when_taken_s = stream.undecoded_seconds();
         let permits = self.state.decode_permits().clone();
         Some(Box::pin(async move {
             let permit = permits.acquire_owned().await.ok();
