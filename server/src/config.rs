@@ -141,7 +141,7 @@ impl Default for StreamingConfig {
             redecode_every_ms: live.redecode_every_ms,
             max_buffer_s: live.max_buffer_s,
             partials: true,
-            backpressure_after_s: 3.0,
+            backpressure_after_s: 10.0,
             decode: live.decode,
         }
     }

@@ -81,12 +81,8 @@ impl Default for StreamConfig {
             // Live re-decodes see at most `max_buffer_s`: an encoder fitted to that is several
             // times faster than whisper's full 30 s window, which is what keeps a stream live
             // on a small CPU (measured: decode step p50 0.8 s against 6.0 s, same machine).
-            // No temperature fallback: a live decode is repeated a moment later anyway, and
-            // each fallback round costs a whole decode (measured: 13.7 s against 6.9 s for one
-            // 7 s utterance with the dictation prompt), which is what makes a stream fall behind.
             decode: DecodeOptions {
                 fit_encoder_to_audio: true,
-                temperature_increment: 0.0,
                 ..DecodeOptions::default()
             },
         }
