@@ -50,17 +50,31 @@ pub fn is_probably_not_speech(
     no_speech_p > no_speech_threshold && mean_token_p < 0.5
 }
 
-/// Removes runs where the same 1–8-word phrase repeats more than `max_repeats` times in a row,
-/// keeping the first occurrence. Returns the indices (into `words`) to keep.
+/// Phrases at least this long that come twice in a row are a decoder loop, not speech: a
+/// clinician does not dictate the same four words twice running, but whisper, conditioned on
+/// a prompt, does.
+const LOOP_PHRASE_WORDS: usize = 4;
+/// The longest phrase looked for (a sentence of a dictation).
+const MAX_PHRASE_WORDS: usize = 16;
+
+/// Removes decoder loops, keeping the first occurrence: a 1–3-word phrase repeated more than
+/// `max_repeats` times in a row, or a longer phrase (up to 16 words) repeated at all. Returns
+/// the indices (into `words`) to keep.
 pub fn collapse_repetitions(words: &[String], max_repeats: usize) -> Vec<usize> {
     let norm: Vec<String> = words.iter().map(|w| normalize(w)).collect();
     let mut keep = Vec::with_capacity(words.len());
     let mut i = 0;
     while i < norm.len() {
         let mut skipped = false;
-        for n in 1..=8usize {
-            if i + n * (max_repeats + 1) > norm.len() {
-                break;
+        // Shortest first, so "och sedan och sedan …" is taken as the 2-word loop it is.
+        for n in 1..=MAX_PHRASE_WORDS {
+            let allowed = if n >= LOOP_PHRASE_WORDS {
+                1
+            } else {
+                max_repeats
+            };
+            if i + n * (allowed + 1) > norm.len() {
+                continue;
             }
             let phrase = &norm[i..i + n];
             let mut reps = 1;
@@ -69,9 +83,14 @@ pub fn collapse_repetitions(words: &[String], max_repeats: usize) -> Vec<usize> 
             {
                 reps += 1;
             }
-            if reps > max_repeats {
+            if reps > allowed {
                 keep.extend(i..i + n);
                 i += reps * n;
+                // A loop that ran into the token limit ends in a piece of the phrase.
+                let rest = &norm[i..];
+                if !rest.is_empty() && rest.len() < n && phrase.starts_with(rest) {
+                    i = norm.len();
+                }
                 skipped = true;
                 break;
             }
@@ -82,6 +101,43 @@ pub fn collapse_repetitions(words: &[String], max_repeats: usize) -> Vec<usize> 
         }
     }
     keep
+}
+
+/// Cuts a token loop inside one word ("8,6,7,7,7,8,8,8,8,8,…"): a 1–4-character unit that
+/// repeats more than four times in a row is kept four times. `None` when the word has none.
+pub fn cut_character_loop(word: &str) -> Option<String> {
+    const KEEP: usize = 4;
+    let chars: Vec<char> = word.chars().collect();
+    for start in 0..chars.len() {
+        for unit in 1..=4usize {
+            let end_of_first = start + unit;
+            if end_of_first > chars.len() {
+                break;
+            }
+            let mut reps = 1;
+            while start + (reps + 1) * unit <= chars.len()
+                && chars[start + reps * unit..start + (reps + 1) * unit]
+                    == chars[start..end_of_first]
+            {
+                reps += 1;
+            }
+            if reps > KEEP {
+                return Some(chars[..start + KEEP * unit].iter().collect());
+            }
+        }
+    }
+    None
+}
+
+/// Whether a segment only repeats the one before it (whisper re-decoding the end of a short
+/// window), so it carries nothing new.
+pub fn repeats_previous(previous: &[String], segment: &[String]) -> bool {
+    segment.len() >= LOOP_PHRASE_WORDS
+        && previous.len() >= segment.len()
+        && previous[previous.len() - segment.len()..]
+            .iter()
+            .zip(segment)
+            .all(|(a, b)| normalize(a) == normalize(b))
 }
 
 #[cfg(test)]
@@ -110,6 +166,50 @@ mod tests {
         assert_eq!(kept, words("och sedan slut"));
         let w = words("nej nej det gör inte ont");
         assert_eq!(collapse_repetitions(&w, 3).len(), w.len());
+    }
+
+    #[test]
+    fn a_repeated_sentence_is_a_loop() {
+        let w = words(
+            "Blodtryck 150 över 90. Vi höjer enalapril till tio milligram dagligen. Vi höjer \
+             enalapril till tio milligram dagligen. Vi höjer enalapril",
+        );
+        let kept: Vec<_> = collapse_repetitions(&w, 3)
+            .into_iter()
+            .map(|i| w[i].clone())
+            .collect();
+        assert_eq!(
+            kept,
+            words("Blodtryck 150 över 90. Vi höjer enalapril till tio milligram dagligen.")
+        );
+        // Short repeats in real speech stay.
+        let w = words("till till och sedan och sedan klart");
+        assert_eq!(collapse_repetitions(&w, 3).len(), w.len());
+    }
+
+    #[test]
+    fn a_loop_inside_a_word_is_cut() {
+        assert_eq!(
+            cut_character_loop("8,6,7,7,7,8,8,8,8,8,8,8,8,8,8,8,8").as_deref(),
+            Some("8,6,7,7,7,8,8,8,8")
+        );
+        assert_eq!(cut_character_loop("hmmmmmmmmm").as_deref(), Some("hmmmm"));
+        assert_eq!(cut_character_loop("blodtryckskontroll"), None);
+        assert_eq!(cut_character_loop("1,1,1"), None);
+    }
+
+    #[test]
+    fn a_segment_that_repeats_the_previous_ones_end_is_found() {
+        let previous = words("Status: Blodtryck 150/90. Vi höjer enalapril till tio mg.");
+        assert!(repeats_previous(
+            &previous,
+            &words("vi höjer enalapril till tio mg")
+        ));
+        assert!(!repeats_previous(&previous, &words("tio mg")));
+        assert!(!repeats_previous(
+            &previous,
+            &words("Vi sänker enalapril till fem mg.")
+        ));
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub struct DecodeOptions {
     /// 1 = greedy; >1 = beam search of that width.
     pub beam_size: usize,
     /// Temperature step for fallback decoding; fallback stops at 1.0, so the number of retries
-    /// per window is bounded by `1.0 / temperature_increment`.
+    /// per window is bounded by `1.0 / temperature_increment`. Zero decodes once, greedily.
     pub temperature_increment: f32,
     /// Segments whose no-speech probability exceeds this, decoded with low confidence, are dropped.
     pub no_speech_threshold: f32,
@@ -279,7 +279,11 @@ impl Recognizer {
         params.set_suppress_nst(true);
         params.set_no_context(!options.use_context);
         params.set_temperature(0.0);
-        params.set_temperature_inc(options.temperature_increment.clamp(0.1, 1.0));
+        params.set_temperature_inc(if options.temperature_increment > 0.0 {
+            options.temperature_increment.clamp(0.1, 1.0)
+        } else {
+            0.0
+        });
         params.set_entropy_thold(2.4);
         params.set_logprob_thold(-1.0);
         params.set_no_speech_thold(options.no_speech_threshold);
@@ -289,6 +293,9 @@ impl Recognizer {
         if let Some(mut cb) = progress {
             params.set_progress_callback_safe(move |p: i32| cb(p));
         }
+        // A decoder loop runs until whisper's 224-token limit; no speech needs more than about
+        // eight tokens a second, so the cap bounds what a loop costs without cutting speech.
+        params.set_max_tokens(max_tokens_for(packed.samples.len()));
         if options.fit_encoder_to_audio {
             if let Some(audio_ctx) = fitted_audio_ctx(packed.samples.len()) {
                 params.set_audio_ctx(audio_ctx);
@@ -297,8 +304,20 @@ impl Recognizer {
         state.full(params, &packed.samples)?;
         let eot = self.ctx.token_eot();
         let mut segments = Vec::new();
+        let mut previous_words: Vec<String> = Vec::new();
         for seg in state.as_iter() {
             let no_speech = seg.no_speech_probability();
+            // With an encoder fitted to short audio, whisper still closes an unterminated
+            // segment at the end of its 30 s window and spreads the token times over it;
+            // squeeze them back onto the audio that was decoded.
+            let (seg_t0, seg_t1) = (seg.start_timestamp() as f64, seg.end_timestamp() as f64);
+            let audio_cs = packed.samples.len() as f64 / 160.0;
+            let squeeze = if seg_t1 > audio_cs + 10.0 && seg_t0 < audio_cs {
+                (audio_cs - seg_t0) / (seg_t1 - seg_t0)
+            } else {
+                1.0
+            };
+            let fit_time = |t: i64| (seg_t0 + (t as f64 - seg_t0).max(0.0) * squeeze) / 100.0;
             let mut words: Vec<Word> = Vec::new();
             let mut current: Option<(Vec<u8>, f64, f64, Vec<f32>)> = None;
             let mut all_p = Vec::new();
@@ -312,7 +331,7 @@ impl Recognizer {
                 }
                 let bytes = token.to_bytes().unwrap_or_default();
                 // Packed times; a word is mapped back as a whole in `push_word`.
-                let (t0, t1) = (data.t0 as f64 / 100.0, data.t1 as f64 / 100.0);
+                let (t0, t1) = (fit_time(data.t0), fit_time(data.t1));
                 all_p.push(data.p);
                 let starts_word = bytes.first() == Some(&b' ') || current.is_none();
                 if starts_word {
@@ -329,6 +348,11 @@ impl Recognizer {
             if let Some(w) = current.take() {
                 push_word(&mut words, packed, w);
             }
+            let (span_start, span_end) = packed.span_to_original(
+                fit_time(seg.start_timestamp()),
+                fit_time(seg.end_timestamp()),
+            );
+            spread_collapsed_times(&mut words, span_start, span_end);
             let mean_p = if all_p.is_empty() {
                 0.0
             } else {
@@ -338,6 +362,14 @@ impl Recognizer {
                 .to_str_lossy()
                 .map(|s| s.trim().to_string())
                 .unwrap_or_default();
+            tracing::trace!(
+                t0 = seg.start_timestamp(),
+                t1 = seg.end_timestamp(),
+                no_speech,
+                %text,
+                words = ?words.iter().map(|w| (w.word.as_str(), w.start, w.end)).collect::<Vec<_>>(),
+                "decoded segment"
+            );
             if text.is_empty() || words.is_empty() {
                 continue;
             }
@@ -349,7 +381,17 @@ impl Recognizer {
                 tracing::debug!(%text, no_speech, mean_p, "dropping non-speech segment");
                 continue;
             }
+            for word in &mut words {
+                if let Some(cut) = guard::cut_character_loop(&word.word) {
+                    tracing::debug!(word = %word.word, "cutting a loop inside a word");
+                    word.word = cut;
+                }
+            }
             let texts: Vec<String> = words.iter().map(|w| w.word.clone()).collect();
+            if guard::repeats_previous(&previous_words, &texts) {
+                tracing::debug!(%text, "dropping a segment that repeats the one before");
+                continue;
+            }
             let keep = guard::collapse_repetitions(&texts, 3);
             let words = if keep.len() < words.len() {
                 tracing::debug!(%text, "collapsing a repetition loop");
@@ -366,6 +408,7 @@ impl Recognizer {
                 seg.start_timestamp() as f64 / 100.0,
                 seg.end_timestamp() as f64 / 100.0,
             );
+            previous_words = words.iter().map(|w| w.word.clone()).collect();
             segments.push(Segment {
                 start: words.first().map_or(start, |w| w.start.min(start)),
                 end: end.max(words.last().map_or(end, |w| w.end)),
@@ -403,6 +446,14 @@ impl Recognizer {
     }
 }
 
+/// The most tokens one segment of `samples` of 16 kHz audio may take: ten a second (fast
+/// Swedish speech with digits is about six) and a floor for short words with punctuation.
+fn max_tokens_for(samples: usize) -> i32 {
+    const PER_SECOND: usize = 10;
+    const FLOOR: usize = 24;
+    i32::try_from(samples / 16_000 * PER_SECOND + FLOOR).unwrap_or(i32::MAX)
+}
+
 /// Encoder positions (20 ms each, 1500 in whisper's 30 s window) covering `samples` of 16 kHz
 /// audio and a margin, so the last word is not cut; `None` when that is the whole window.
 fn fitted_audio_ctx(samples: usize) -> Option<i32> {
@@ -410,6 +461,30 @@ fn fitted_audio_ctx(samples: usize) -> Option<i32> {
     const MARGIN: usize = 64;
     let needed = samples.div_ceil(320) + MARGIN;
     (needed < FULL).then_some(needed as i32)
+}
+
+/// Whisper's token times sometimes collapse (every word of a segment within a fraction of a
+/// second while the segment spans several), as they do with an encoder fitted to short audio.
+/// Such words are laid out again over the segment in proportion to their length: rough, but
+/// ordered and within the audio, which is what the live commit and trim logic needs.
+fn spread_collapsed_times(words: &mut [Word], start: f64, end: f64) {
+    const COLLAPSED_SHARE: f64 = 0.3;
+    let (Some(first), Some(last)) = (words.first(), words.last()) else {
+        return;
+    };
+    let span = end - start;
+    if words.len() < 2 || span <= 0.0 || last.end - first.start >= COLLAPSED_SHARE * span {
+        return;
+    }
+    let weight = |w: &Word| w.word.chars().count() as f64 + 1.0;
+    let total: f64 = words.iter().map(weight).sum();
+    let mut t = start;
+    for word in words.iter_mut() {
+        let share = span * weight(word) / total;
+        word.start = t;
+        word.end = t + share;
+        t += share;
+    }
 }
 
 fn push_word(
@@ -448,4 +523,41 @@ fn check_ggml_magic(path: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(w: &str, t: f64) -> Word {
+        Word {
+            word: w.into(),
+            start: t,
+            end: t,
+            p: 0.9,
+        }
+    }
+
+    #[test]
+    fn collapsed_word_times_are_spread_over_the_segment() {
+        let mut words = vec![
+            word("Patienten", 0.0),
+            word("har", 0.06),
+            word("feber", 0.06),
+        ];
+        spread_collapsed_times(&mut words, 0.0, 4.0);
+        assert!((words[0].end - 2.0).abs() < 1e-9, "{words:?}");
+        assert!((words[2].end - 4.0).abs() < 1e-9, "{words:?}");
+        // Plausible times are left alone.
+        let mut fine = vec![word("ett", 0.0), word("två", 1.5)];
+        fine[1].end = 2.0;
+        spread_collapsed_times(&mut fine, 0.0, 2.5);
+        assert_eq!(fine[1].start, 1.5);
+    }
+
+    #[test]
+    fn token_budget_grows_with_the_audio() {
+        assert_eq!(max_tokens_for(0), 24);
+        assert_eq!(max_tokens_for(16_000 * 10), 124);
+    }
 }

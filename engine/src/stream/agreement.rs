@@ -12,6 +12,9 @@ const MAX_OVERLAP_WORDS: usize = 5;
 /// committed end may still be new.
 const TIME_SLACK_S: f64 = 0.1;
 
+/// Character edits always allowed when aligning a re-decode to the committed words.
+const MIN_ALLOWED_EDITS: usize = 2;
+
 /// A word as compared between hypotheses.
 pub(crate) fn normalize_word(word: &str) -> String {
     word.chars()
@@ -57,10 +60,24 @@ pub(crate) fn uncommitted(
     let Some(last) = committed.last() else {
         return hypothesis.to_vec();
     };
-    let first_new = hypothesis
+    // A re-decode that no longer lines up from its start (a trimmed buffer, a respelled or
+    // dropped first word) usually still says the last committed words again: cut after them.
+    if let Some(rest) =
+        after_repeated_tail(hypothesis, committed, in_buffer.len() + MAX_OVERLAP_WORDS)
+    {
+        return rest;
+    }
+    let by_time = hypothesis
         .iter()
         .position(|w| w.start > last.end - TIME_SLACK_S)
         .unwrap_or(hypothesis.len());
+    // Word times of a short decode can be far off; the committed words still in the buffer
+    // cannot cover many more words than they are.
+    let first_new = if in_buffer.is_empty() {
+        by_time
+    } else {
+        by_time.min(in_buffer.len() + MAX_OVERLAP_WORDS)
+    };
     let rest = &hypothesis[first_new..];
     let Some(first) = rest.first() else {
         return Vec::new();
@@ -75,6 +92,73 @@ pub(crate) fn uncommitted(
         }
     }
     rest.to_vec()
+}
+
+/// Normalized characters of the committed tail looked for again in a re-decode: enough that a
+/// match is not chance, few enough that a respelling of older words does not hide it.
+const REPEATED_TAIL_MIN_CHARS: usize = 10;
+const REPEATED_TAIL_MAX_WORDS: usize = 4;
+
+/// Finds the last committed words (at least [`REPEATED_TAIL_MIN_CHARS`] letters) anywhere in
+/// the first `within_words` words of the hypothesis, allowing a quarter of their characters to
+/// differ, and returns what follows the best match; `None` when they are not there.
+fn after_repeated_tail(
+    hypothesis: &[Word],
+    committed: &[Word],
+    within_words: usize,
+) -> Option<Vec<Word>> {
+    let mut tail_words = 0;
+    let mut tail_chars = 0;
+    for word in committed.iter().rev().take(REPEATED_TAIL_MAX_WORDS) {
+        tail_words += 1;
+        tail_chars += normalize_word(&word.word).chars().count();
+        if tail_chars >= REPEATED_TAIL_MIN_CHARS {
+            break;
+        }
+    }
+    if tail_chars < REPEATED_TAIL_MIN_CHARS {
+        return None;
+    }
+    let target: Vec<char> = committed[committed.len() - tail_words..]
+        .iter()
+        .flat_map(|w| normalize_word(&w.word).chars().collect::<Vec<_>>())
+        .collect();
+    let searched = &hypothesis[..within_words.min(hypothesis.len())];
+    let mut chars = Vec::new();
+    let mut word_starts = Vec::with_capacity(searched.len() + 1);
+    for word in searched {
+        word_starts.push(chars.len());
+        chars.extend(normalize_word(&word.word).chars());
+    }
+    word_starts.push(chars.len());
+    // Edit distance of the target to the best substring of `chars` ending at j (free start).
+    let mut row = vec![0usize; chars.len() + 1];
+    for (i, &t) in target.iter().enumerate() {
+        let mut next = vec![i + 1; chars.len() + 1];
+        for (j, &c) in chars.iter().enumerate() {
+            next[j + 1] = (row[j] + usize::from(t != c))
+                .min(row[j + 1] + 1)
+                .min(next[j] + 1);
+        }
+        row = next;
+    }
+    // Best match, ending at a word boundary where the distance is equal.
+    let (end, distance) = row
+        .iter()
+        .enumerate()
+        .min_by_key(|&(j, &d)| (d, word_starts.binary_search(&j).is_err(), j))
+        .map(|(j, &d)| (j, d))?;
+    if distance > target.len() / 4 {
+        return None;
+    }
+    // The word the match ends in: drop it when the match covers most of it.
+    let k = word_starts[..searched.len()]
+        .iter()
+        .rposition(|&start| start < end)?;
+    let word_len = word_starts[k + 1] - word_starts[k];
+    let covered = end - word_starts[k];
+    let from = if covered * 2 >= word_len { k + 1 } else { k };
+    Some(hypothesis[from..].to_vec())
 }
 
 /// Aligns the normalized characters of `committed` with the shortest-distance prefix of the
@@ -95,7 +179,9 @@ fn after_aligned_prefix(hypothesis: &[Word], committed: &[Word]) -> Option<Vec<W
     word_starts.push(chars.len());
 
     let (cut, distance) = best_prefix_end(&target, &chars, &word_starts);
-    if distance * 4 > target.len().max(1) {
+    // A quarter of the characters may differ, and always two: a committed first word is
+    // often respelled whole by the next decode ("Låd" → "Blod").
+    if distance > (target.len() / 4).max(MIN_ALLOWED_EDITS) {
         return None;
     }
     // The word the cut falls in (the last word that starts at or before it).
@@ -243,6 +329,55 @@ mod tests {
         let hyp = words("Patienten har haft halvt och feber", 0.0);
         let rest = uncommitted(&hyp, &committed, &committed);
         assert_eq!(join_words(&rest), "och feber");
+    }
+
+    #[test]
+    fn a_respelled_first_word_with_bad_times_keeps_what_follows() {
+        // "Låd" was committed from a poor early decode whose times put its end at 3 s; the
+        // next decode hears "Blod" and everything after it must survive.
+        let mut committed = words("Låd", 0.0);
+        committed[0].end = 3.0;
+        let hyp = words("Blod tröcka tär 100 fittio över 90 i dag. Vi hör", 0.0);
+        let rest = uncommitted(&hyp, &committed, &committed);
+        assert_eq!(
+            join_words(&rest),
+            "tröcka tär 100 fittio över 90 i dag. Vi hör"
+        );
+        // Beyond any alignment, times cannot drop more than a few words past the committed.
+        let hyp = words("Helt annat som sägs här nu och sedan mer text", 0.0);
+        let rest = uncommitted(&hyp, &committed, &committed);
+        assert!(
+            rest.len() >= hyp.len() - 1 - MAX_OVERLAP_WORDS,
+            "{}",
+            join_words(&rest)
+        );
+    }
+
+    #[test]
+    fn a_respelled_repeat_of_the_committed_tail_is_not_committed_again() {
+        // The re-decode after a trim hears the committed tail again, respelled and joined to
+        // the next word, with times that put it after the committed end.
+        let committed = words("Status kolon blådetrik hundra femtio överanitio", 0.0);
+        let hyp = words(
+            "blådetrik hundra femtio överanitiofira, puls sjuttioåtta",
+            3.0,
+        );
+        let rest = uncommitted(&hyp, &[], &committed);
+        assert_eq!(join_words(&rest), "puls sjuttioåtta");
+        // The same when the committed words are still in the buffer but the start of the
+        // re-decode went elsewhere.
+        let hyp = words(
+            "Stahtus: blådetrik hundra femtio överanitio fyra, puls sjuttioåtta",
+            0.0,
+        );
+        let rest = uncommitted(&hyp, &committed[2..], &committed);
+        assert_eq!(join_words(&rest), "fyra, puls sjuttioåtta");
+        // New speech that does not repeat the tail is all kept.
+        let hyp = words("puls sjuttioåtta punkt", 3.0);
+        assert_eq!(
+            join_words(&uncommitted(&hyp, &[], &committed)),
+            "puls sjuttioåtta punkt"
+        );
     }
 
     #[test]

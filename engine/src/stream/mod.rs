@@ -39,8 +39,12 @@ const IDLE_KEEP_S: f64 = 1.0;
 const MIN_INTERIM_DECODE_S: f64 = 1.0;
 /// A closing utterance shorter than this is not decoded (nothing but padding is left).
 const MIN_FINAL_DECODE_S: f64 = 0.1;
-/// Past this fraction of `max_buffer_s` the buffer is cut after the last committed sentence.
-const SENTENCE_TRIM_FRACTION: f32 = 0.5;
+/// Past this fraction of `max_buffer_s` the buffer is cut after the last committed sentence:
+/// each re-decode costs in proportion to the buffer, and committed text goes on as context.
+const SENTENCE_TRIM_FRACTION: f32 = 0.33;
+/// Spoken commands that end a sentence or a heading in a dictation, as whisper writes them
+/// (often joined to the word before: "kontrollpunkt").
+const SPOKEN_SENTENCE_ENDS: &[&str] = &["punkt", "kolon", "frågetecken", "utropstecken"];
 /// Committed text handed to whisper as context, at most (whisper_streaming uses 200).
 const PROMPT_CONTEXT_CHARS: usize = 200;
 
@@ -81,8 +85,12 @@ impl Default for StreamConfig {
             // Live re-decodes see at most `max_buffer_s`: an encoder fitted to that is several
             // times faster than whisper's full 30 s window, which is what keeps a stream live
             // on a small CPU (measured: decode step p50 0.8 s against 6.0 s, same machine).
+            // No temperature fallback: a live decode is repeated a moment later anyway, and
+            // each fallback round costs a whole decode (measured: 13.7 s against 6.9 s for one
+            // 7 s utterance with the dictation prompt), which is what makes a stream fall behind.
             decode: DecodeOptions {
                 fit_encoder_to_audio: true,
+                temperature_increment: 0.0,
                 ..DecodeOptions::default()
             },
         }
@@ -415,6 +423,15 @@ impl LiveStream {
             &utterance.committed[utterance.first_in_buffer..],
             &utterance.committed,
         );
+        tracing::trace!(
+            from,
+            to,
+            hypothesis = %join_words(&hypothesis),
+            in_buffer = %join_words(&utterance.committed[utterance.first_in_buffer..]),
+            tail = %join_words(&tail),
+            pending = %join_words(&utterance.pending),
+            "re-decoded"
+        );
         let agreed = agreed_prefix_len(&tail, &utterance.pending);
         let newly = tail[..agreed].to_vec();
         utterance.pending = tail[agreed..].to_vec();
@@ -502,7 +519,11 @@ impl LiveStream {
             return false;
         };
         let in_buffer = &utterance.committed[utterance.first_in_buffer..];
-        let ends_sentence = |w: &Word| w.word.ends_with(['.', '?', '!']);
+        let ends_sentence = |w: &Word| {
+            let word = agreement::normalize_word(&w.word);
+            w.word.ends_with(['.', '?', '!', ':'])
+                || SPOKEN_SENTENCE_ENDS.iter().any(|end| word.ends_with(end))
+        };
         let cut = in_buffer
             .iter()
             .rposition(ends_sentence)
