@@ -257,7 +257,6 @@ fn run(command: &mut Command) -> Output {
 }
 
 #[test]
-#[ignore = "known failure: with the fitted live encoder whisper's word times collapse, and re-decodes then commit text twice"]
 fn a_file_dictated_in_real_time_becomes_a_draft() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(&dir.path().join("data"));
@@ -297,7 +296,6 @@ fn a_file_dictated_in_real_time_becomes_a_draft() {
 }
 
 #[test]
-#[ignore = "known failure: with the fitted live encoder whisper's word times collapse, and re-decodes then commit text twice"]
 fn a_server_killed_mid_dictation_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Two clips with a pause between them: the first utterance is final mid-stream.
