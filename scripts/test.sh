@@ -12,5 +12,5 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 # One test at a time: the model tests each use every core, and whisper.cpp threads that share
 # cores with another decode spin instead of working.
 cargo test --release --workspace -- --test-threads=1
-# The review page in a real headless Chromium against the real server (clients/web/e2e).
+# The review page in real headless Chromium and Firefox against the real server (clients/web/e2e).
 (cd clients/web/e2e && npm ci --no-audit --no-fund && node --test)

@@ -5,6 +5,9 @@
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 4000;
+// How long an audio context may take to start (opening an output device, a headset switching
+// profiles) before the page says that it did not.
+const AUDIO_START_MS = 10_000;
 
 /** Connection states, as the page shows them. */
 export const State = Object.freeze({
@@ -15,6 +18,16 @@ export const State = Object.freeze({
   STOPPED: 'stopped',
   FAILED: 'failed',
 });
+
+/** Whether `promise` fulfils within `ms`. */
+function settlesWithin(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([promise.then(() => true, () => false), timeout])
+    .finally(() => clearTimeout(timer));
+}
 
 function frameBytes(seq, pcm) {
   const frame = new Uint8Array(8 + pcm.byteLength);
@@ -70,9 +83,26 @@ export class LiveSession {
     // rate, and the server resamples whatever rate it is told.
     const micRate = stream.getAudioTracks()[0]?.getSettings().sampleRate;
     const context = micRate ? new AudioContext({ sampleRate: micRate }) : new AudioContext();
+    // Kept from here on so that a failure below still releases the microphone.
+    const audio = { stream, context, source: null, node: null, flushed: null };
+    this.audio = audio;
+    this.sampleRate = context.sampleRate;
     // Started from a click or shortcut, but getUserMedia may have outlived that activation.
-    if (context.state === 'suspended') context.resume().catch(() => {});
+    // Firefox also starts every context suspended and resumes it only once it has an audio
+    // output: without one it stays suspended for good and the worklet never runs.
+    const running = context.state === 'running' ? Promise.resolve() : context.resume();
     await context.audioWorklet.addModule('/assets/capture-worklet.js');
+    const started = await settlesWithin(running, AUDIO_START_MS);
+    if (this.audio !== audio) {
+      // Stopped meanwhile: still connect, so that the server closes the session.
+      if (this.stopping && !this.failed) this.connect();
+      return;
+    }
+    if (!started || context.state !== 'running') {
+      this.fail('Webbläsarens ljudmotor startade inte, så inget ljud kan spelas in. Kontrollera '
+        + 'att datorn har en fungerande ljudenhet (högtalare eller hörlurar) och försök igen.');
+      return;
+    }
     const source = context.createMediaStreamSource(stream);
     const node = new AudioWorkletNode(context, 'skriva-pcm-capture', {
       numberOfInputs: 1,
@@ -80,8 +110,8 @@ export class LiveSession {
       channelCount: 1,
       channelCountMode: 'explicit',
     });
-    this.sampleRate = context.sampleRate;
-    this.audio = { stream, context, source, node, flushed: null };
+    audio.source = source;
+    audio.node = node;
     node.port.onmessage = (event) => this.onWorkletMessage(event.data);
     source.connect(node);
     this.connect();
@@ -234,7 +264,7 @@ export class LiveSession {
   /** Stops capturing, sends what is left and asks the server to finish the draft. */
   async stop() {
     if (this.stopping) return;
-    if (this.audio) {
+    if (this.audio && this.audio.node) {
       const flushed = new Promise((resolve) => {
         this.audio.flushed = resolve;
       });
@@ -250,8 +280,8 @@ export class LiveSession {
   stopCapture() {
     if (!this.audio) return;
     const { stream, context, source, node } = this.audio;
-    source.disconnect();
-    node.port.onmessage = null;
+    if (source) source.disconnect();
+    if (node) node.port.onmessage = null;
     for (const track of stream.getTracks()) track.stop();
     context.close().catch(() => {});
     this.audio = null;

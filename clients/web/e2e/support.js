@@ -1,20 +1,26 @@
 // Test support: a real `skriva serve` on a free 127.0.0.1 port with a fresh data directory and
 // users made by `skriva user add`, Debian's Chromium driven by playwright-core with a corpus
-// WAV as its fake microphone, and small helpers for the API and for artifacts.
+// WAV as its fake microphone, Firefox ESR driven by puppeteer-core over WebDriver BiDi, and
+// small helpers for the API and for artifacts.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
 export const artifactsDir = path.join(here, 'artifacts');
 export const skrivaBin = process.env.SKRIVA_BIN || path.join(repoRoot, 'target/release/skriva');
 export const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+export const firefoxPath = process.env.FIREFOX || '/usr/bin/firefox-esr';
+export const pulseaudioPath = process.env.PULSEAUDIO || '/usr/bin/pulseaudio';
 
 mkdirSync(artifactsDir, { recursive: true });
 
@@ -183,14 +189,128 @@ export async function openPage(browser, server) {
   return { context, page, requests, problems };
 }
 
+/**
+ * A private PulseAudio server whose only output is a null sink. Firefox keeps every
+ * AudioContext suspended until it has opened an audio output, so on a machine without a sound
+ * card (or a server) the page could never capture; Chromium needs no such thing.
+ */
+async function startSoundServer() {
+  if (!existsSync(pulseaudioPath)) {
+    // A desktop with PipeWire has no pulseaudio to start, but a server of its own to use.
+    const runtime = process.env.XDG_RUNTIME_DIR;
+    const own = runtime && path.join(runtime, 'pulse/native');
+    if (own && existsSync(own)) return { env: { PULSE_SERVER: 'unix:' + own }, stop() {} };
+    throw new Error(`no ${pulseaudioPath} and no sound server: Firefox cannot run Web Audio `
+      + 'without an audio output (scripts/install-deps.sh installs pulseaudio)');
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'skriva-pulse-'));
+  const socket = path.join(dir, 'native');
+  const log = createWriteStream(path.join(artifactsDir, 'pulseaudio.log'));
+  const child = spawn(pulseaudioPath, [
+    '--daemonize=no', '-n', '--exit-idle-time=-1', '--use-pid-file=no',
+    '--realtime=no', '--high-priority=no', '--log-target=stderr',
+    '--load=module-null-sink sink_name=skriva_null',
+    `--load=module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
+  ], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own home and runtime directory: no cookie or state of the user's own sound server.
+    env: { ...process.env, HOME: dir, XDG_RUNTIME_DIR: dir, XDG_CONFIG_HOME: dir },
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exited = null;
+  child.once('error', (error) => {
+    exited = error;
+  });
+  child.once('exit', (code, signal) => {
+    exited = exited || { code, signal };
+  });
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(socket)) {
+    if (exited) {
+      throw new Error(`${pulseaudioPath} failed (${exited.message || JSON.stringify(exited)}); `
+        + `see ${log.path}`);
+    }
+    if (Date.now() > deadline) throw new Error('pulseaudio did not open its socket within 20 s');
+    await sleep(100);
+  }
+  return {
+    // The client's cookie too, or libpulse in Firefox writes one into the user's home.
+    env: { PULSE_SERVER: 'unix:' + socket, PULSE_COOKIE: path.join(dir, 'client-cookie') },
+    stop() {
+      if (!exited) child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Headless Firefox with its built-in fake microphone (a steady tone, so it proves capture and
+ * streaming but gives no speech) and no permission prompt. Playwright's Firefox needs its own
+ * patched build; puppeteer-core drives the stock browser over WebDriver BiDi instead. With
+ * `audioOutput: false` it has no audio output at all, as on a machine without a sound card.
+ */
+export async function launchFirefox({ audioOutput = true } = {}) {
+  const sound = audioOutput ? await startSoundServer() : null;
+  const env = sound ? { ...process.env, ...sound.env } : process.env;
+  let browser;
+  try {
+    browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: firefoxPath,
+      headless: true,
+      env,
+      defaultViewport: { width: 1280, height: 900 },
+      extraPrefsFirefox: {
+        'media.navigator.streams.fake': true,
+        'media.navigator.permission.disabled': true,
+        'intl.accept_languages': 'sv-SE, sv',
+        // Firefox's own switch for "no audio device", whatever the machine has.
+        'media.cubeb.force_null_context': !audioOutput,
+      },
+    });
+  } catch (error) {
+    if (sound) sound.stop();
+    throw error;
+  }
+  if (sound) browser.once('disconnected', () => sound.stop());
+  return browser;
+}
+
+/**
+ * A Firefox page (in its own browser context) that records what `openPage` records: every
+ * request, every console error and uncaught exception, and the connection states shown.
+ */
+export async function openFirefoxPage(browser) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  const requests = [];
+  const problems = [];
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(String(error)));
+  await page.evaluateOnNewDocument(() => {
+    window.__seen = { states: [] };
+    new MutationObserver(() => {
+      const state = document.getElementById('rec-state');
+      if (state && window.__seen.states.at(-1) !== state.dataset.state) {
+        window.__seen.states.push(state.dataset.state);
+      }
+    }).observe(document, { subtree: true, childList: true, attributes: true });
+  });
+  return { context, page, requests, problems };
+}
+
 export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(artifactsDir, name + '.png'), fullPage: true });
 }
 
-/** Logs in through the form. */
+/** Logs in through the form (a playwright or a puppeteer page: both have these calls). */
 export async function login(page, server, token) {
   await page.goto(server.url + '/');
-  await page.fill('#token', token);
+  await page.locator('#token').fill(token);
   await page.click('#login-form button[type=submit]');
 }
 
