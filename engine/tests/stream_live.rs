@@ -25,11 +25,13 @@ const REFERENCE: &str = "Patienten har haft halsont och feber i tre dagar. \
     Blodtrycket är hundrafyrtio över nittio i dag. \
     Vi höjer Enalapril till tio milligram dagligen.";
 
-/// Word error rate bound for the streamed text. Measured (Whisper base, synthetic voice):
-/// streaming 0.43 (16 kHz mono), 0.53 (44.1 kHz stereo), 0.50–0.57 with a real-time feed; file
+/// Word error rate bound for the streamed text: well above what the pipeline scores, well
+/// below what broken audio handling gives (near 1). Measured (Whisper base, synthetic voice,
+/// the live defaults: fitted encoder, no temperature fallback): 0.50 (16 kHz mono), 0.63
+/// (44.1 kHz stereo); with whisper's full window and fallback 0.43 and 0.53–0.60; file
 /// transcription of the same clip 0.47. Most errors are Whisper base mishearing the MBROLA voice
-/// and numbers written as digits ("100-50", "tre år"), the same with or without streaming.
-const MAX_WER: f64 = 0.6;
+/// ("Patjenten", "all vid de") and numbers ("hundra över nyttio"), with or without streaming.
+const MAX_WER: f64 = 0.7;
 
 fn recognizer() -> Arc<Recognizer> {
     static RECOGNIZER: OnceLock<Arc<Recognizer>> = OnceLock::new();
@@ -64,7 +66,7 @@ fn config(sample_rate: u32, channels: usize, encoding: SampleEncoding) -> Stream
         sample_rate,
         channels,
         encoding,
-        decode: DecodeOptions::default(),
+        // The live defaults: the encoder fitted to the buffer, no temperature fallback.
         ..StreamConfig::default()
     }
 }

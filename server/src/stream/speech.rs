@@ -30,6 +30,7 @@ pub fn live_stream(
         max_buffer_s: streaming.max_buffer_s,
         interim_decodes: streaming.partials,
         decode,
+        ..StreamConfig::default()
     };
     Ok(LiveStream::new(recognizer, config)?)
 }
