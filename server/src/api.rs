@@ -404,7 +404,7 @@ async fn upload_transcription(
         }
     };
     let options = decode_options(&state, upload.field("language"), upload.field("prompt"))?;
-    let options = state.notes().decode_options(&options, &template);
+    let options = state.notes().decode_options(&options, mode, &template);
     tracing::info!(bytes = upload.bytes, "transcribing an upload");
     let transcript = transcribe_upload(&state, &upload, options).await?;
     let note = {

@@ -112,15 +112,24 @@ impl Notes {
         }
     }
 
-    /// `base` with whisper's initial prompt built from `template`, unless `base` (the server's
-    /// configuration or the request) already sets one.
-    pub fn decode_options(&self, base: &DecodeOptions, template: &str) -> DecodeOptions {
+    /// `base` with whisper's initial prompt built from `template` for `mode` (a dictation, or
+    /// a written note for an ambient recording, where nobody speaks commands), unless `base`
+    /// (the server's configuration or the request) already sets one.
+    pub fn decode_options(
+        &self,
+        base: &DecodeOptions,
+        mode: SessionMode,
+        template: &str,
+    ) -> DecodeOptions {
         let mut options = base.clone();
         if options.initial_prompt.is_none() {
-            options.initial_prompt = Some(skriva_engine::text::initial_prompt(
-                self.template(template),
-                &self.vocab,
-            ));
+            let template = self.template(template);
+            options.initial_prompt = Some(match mode {
+                SessionMode::Dictation => {
+                    skriva_engine::text::initial_prompt(template, &self.vocab)
+                }
+                SessionMode::Ambient => skriva_engine::text::ambient_prompt(template, &self.vocab),
+            });
         }
         options
     }

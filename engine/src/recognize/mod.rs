@@ -127,6 +127,9 @@ impl std::fmt::Debug for Recognizer {
     }
 }
 
+/// Prompt tokens whisper keeps: half its 448-token text context.
+pub const PROMPT_MAX_TOKENS: usize = 224;
+
 /// Number of cores this process may use.
 pub fn available_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -197,6 +200,14 @@ impl Recognizer {
     /// The whisper.cpp context, for callers that keep their own decoding state.
     pub fn context(&self) -> &WhisperContext {
         &self.ctx
+    }
+
+    /// Whisper tokens in `text`, as an initial prompt would take them (whisper keeps only the
+    /// last [`PROMPT_MAX_TOKENS`] of a prompt).
+    pub fn token_count(&self, text: &str) -> Result<usize> {
+        // Byte-level BPE: never more tokens than bytes, so the buffer always suffices (a
+        // short one makes whisper.cpp return a negative count).
+        Ok(self.ctx.tokenize(text, text.len() + 1)?.len())
     }
 
     /// The speech detector, if one was loaded.

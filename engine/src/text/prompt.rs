@@ -7,9 +7,12 @@
 use skriva_vocab::{Template, TermKind, Vocabulary};
 
 /// Upper bound on the prompt's length in characters. Whisper keeps at most 224 prompt
-/// tokens; Swedish medical text runs about 2.5–3.5 characters per token, so 600 characters
-/// stays within the limit with margin.
+/// tokens and drops the start of a longer prompt; a dictation prompt (words only) measures
+/// about 3.2 characters per token with the Whisper tokenizer (600 characters: 189 tokens).
 pub const PROMPT_MAX_CHARS: usize = 600;
+/// The ambient prompt's bound: written text with digits, units and punctuation takes more
+/// tokens, about 2.4 characters each (600 characters: 248 tokens, over the limit).
+const AMBIENT_PROMPT_MAX_CHARS: usize = 480;
 
 /// Builds whisper's initial prompt for dictating a note of `template` (at most
 /// [`PROMPT_MAX_CHARS`] characters): the headings, then drug, diagnosis and abbreviation
@@ -41,6 +44,7 @@ pub fn initial_prompt(template: &Template, vocab: &Vocabulary) -> String {
         ],
         " komma ",
         " punkt ",
+        PROMPT_MAX_CHARS,
     )
 }
 
@@ -74,6 +78,7 @@ pub fn ambient_prompt(template: &Template, vocab: &Vocabulary) -> String {
         ["Läkemedel: ", "Bedömning: ", "Lab: "],
         ", ",
         ". ",
+        AMBIENT_PROMPT_MAX_CHARS,
     )
 }
 
@@ -87,6 +92,7 @@ fn with_terms(
     labels: [&str; 3],
     separator: &str,
     end: &str,
+    max_chars: usize,
 ) -> String {
     let mut lists: [Vec<&str>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for term in vocab.top_terms(template, 80) {
@@ -117,7 +123,7 @@ fn with_terms(
             while let Some(term) = lists[k].get(next[k]) {
                 next[k] += 1;
                 parts[k].push(term);
-                if render(&parts).chars().count() <= PROMPT_MAX_CHARS {
+                if render(&parts).chars().count() <= max_chars {
                     added = true;
                     break;
                 }
@@ -129,8 +135,8 @@ fn with_terms(
         }
     }
     let text = render(&parts);
-    if text.chars().count() > PROMPT_MAX_CHARS {
-        text.chars().take(PROMPT_MAX_CHARS).collect()
+    if text.chars().count() > max_chars {
+        text.chars().take(max_chars).collect()
     } else {
         text
     }

@@ -475,10 +475,11 @@ impl SessionActor {
             self.session.format = Some(format);
         }
         let streaming = self.state.config().streaming.clone();
-        let decode = self
-            .state
-            .notes()
-            .decode_options(&streaming.decode, &self.session.template);
+        let decode = self.state.notes().decode_options(
+            &streaming.decode,
+            self.session.mode,
+            &self.session.template,
+        );
         let path = audio_log::audio_path(&self.state.config().audio_dir(), &self.session.id);
         let store = self.state.store().clone();
         let id = self.session.id.clone();
