@@ -150,6 +150,8 @@ fn times_of_day_in_swedish_style() {
         ("klockan fem i nio", "Kl. 08.55"),
         ("klockan fjorton trettio", "Kl. 14.30"),
         ("klockan åtta noll fem", "Kl. 08.05"),
+        ("klockan åtta och trettio", "Kl. 08.30"),
+        ("klockan åtta och sedan", "Kl. 08.00 och sedan"),
         ("klockan 8.30", "Kl. 08.30"),
         ("klockan tio i morse", "Kl. 10.00 i morse"),
         ("klockan åtta tre dagar i rad", "Kl. 08.00 tre dagar i rad"),

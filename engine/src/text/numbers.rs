@@ -611,8 +611,17 @@ fn time_of_day(items: &[Item], after_clock: bool) -> Option<(u32, u32, usize)> {
         return Some(time);
     }
     let hour = spoken_hour(&first)?;
-    // Digital: "åtta trettio", "fjorton femton", "åtta noll fem".
+    // Digital: "åtta trettio", "fjorton femton", "åtta noll fem", "åtta och trettio".
     match word(1).as_deref() {
+        Some("och") => {
+            if let Some(m) = word(2)
+                .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                .and_then(|w| parse_cardinal(&w))
+                .filter(|m| (10..60).contains(m))
+            {
+                return Some((hour, u32::try_from(m).ok()?, 3));
+            }
+        }
         Some("noll") => {
             if let Some(m) = word(2).and_then(|w| parse_cardinal(&w)).filter(|m| *m < 10) {
                 return Some((hour, u32::try_from(m).ok()?, 3));
