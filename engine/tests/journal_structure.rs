@@ -64,7 +64,7 @@ fn ambient_sentences_are_placed_by_content_and_greetings_dropped() {
         "primarvard-lakarbesok",
     );
     let get = |h: &str| n.section(h).map(|s| s.text.clone()).unwrap_or_default();
-    assert_eq!(get("Aktuellt"), "Jag har haft feber och hosta i fem dagar.");
+    assert_eq!(get("Aktuellt"), "Jag har haft feber och hosta i 5 dagar.");
     assert_eq!(
         get("Status"),
         "Lungorna låter fina och saturationen är 97 %."

@@ -2,12 +2,18 @@
 //! blood pressure, decimals with a decimal comma, ages, times of day ("klockan halv nio" →
 //! "kl. 08.30"), dates ("tjugoförsta november" → "21 november", "den tredje i tolfte" → "3/12"),
 //! years, ICD codes spelled out, personnummer. Small counts in running prose stay words
-//! (Språkrådet: 1–12 in words).
+//! (Språkrådet: 1–12 in words), except before a unit of time or "gånger", as notes write them.
 //! Also the spoken forms of abbreviations ("se er pe" → "CRP"), which must be joined first.
 
 use skriva_vocab::{normalize, Vocabulary};
 
 use super::tokens::{Item, Kind};
+
+/// Words after which a count is written in digits: units of time and "gånger".
+const DURATION_WORDS: [&str; 17] = [
+    "sekunder", "minuter", "timmar", "dygn", "dagar", "nätter", "veckor", "månader", "år",
+    "gånger", "timme", "dag", "vecka", "månad", "minut", "sekund", "natt",
+];
 
 const UNITS: [(&str, u64); 11] = [
     ("noll", 0),
@@ -531,7 +537,11 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             .last()
             .is_some_and(|prev| vocab.is_measurement_label(&prev.text));
         let large = number.value.is_some_and(|v| v >= 13);
-        if pattern || large || after_label {
+        // Durations and counts of times are facts a note writes in digits ("sedan 3 dagar",
+        // "om 4 veckor"); "en"/"ett" stays the article it is ("sedan en vecka").
+        let duration = number.value.is_some_and(|v| v >= 2)
+            && word_at(&items, i + used).is_some_and(|w| DURATION_WORDS.contains(&w.as_str()));
+        if pattern || large || after_label || duration {
             out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
             i += used;
         } else {
