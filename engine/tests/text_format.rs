@@ -242,6 +242,36 @@ fn an_unambiguous_misheard_diagnosis_is_corrected_when_unsure() {
     assert!(sure.corrections.is_empty(), "{:?}", sure.corrections);
 }
 
+/// Whisper splits an unknown name into pieces, hyphenates it, or joins it to the word before;
+/// each is corrected to the one term it sounds like, and a term already said in its own
+/// words is left as it is (no correction recorded).
+#[test]
+fn split_hyphenated_and_joined_terms_are_corrected() {
+    let v = vocab();
+    let formatted = |raw: &str| match format(raw, &v, FormatOptions::default()) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    let split = formatted("preder ni solont trettio milligram i fem dagar punkt");
+    assert_eq!(split.text(), "Prednisolon 30 mg i 5 dagar.");
+    assert_eq!(split.corrections.len(), 1);
+    assert_eq!(split.corrections[0].original, "preder ni solont");
+    let raw = "remiss till KBT komma AT-rax tjugofem milligram till natten punkt";
+    let hyphenated = formatted(raw);
+    assert_eq!(
+        hyphenated.text(),
+        "Remiss till KBT, Atarax 25 mg till natten."
+    );
+    let joined = formatted("kändastma komma förkyld sedan en vecka punkt");
+    assert_eq!(joined.text(), "Känd astma, förkyld sedan en vecka.");
+    assert_eq!(joined.corrections[0].original, "kändastma");
+    let spelled = formatted("bedömning kolon generaliserat ångestsyndrom punkt");
+    assert!(spelled.corrections.is_empty(), "{:?}", spelled.corrections);
+    // Pieces that sound like no term stay as they were.
+    let other = formatted("lyfte en tung låda i förrgår punkt");
+    assert!(other.corrections.is_empty(), "{:?}", other.corrections);
+}
+
 #[test]
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();

@@ -86,92 +86,242 @@ fn with_case_of(original: &str, replacement: &str) -> String {
     }
 }
 
+/// Longest run of recognized words joined and compared as one term: whisper splits an
+/// unknown drug name into pieces ("preder ni solont").
+const MAX_JOINED_WORDS: usize = 3;
+/// Joined words and compound splits only for terms at least this long: short ones would
+/// match chance pieces of speech.
+const MIN_JOINED_TERM_LETTERS: usize = 8;
+/// A drug name this long is unlikely to sit near an everyday word, so a clear lead counts
+/// for it as it does for a diagnosis.
+const LONG_DRUG_LETTERS: usize = 8;
+
+/// A recognized word's letters for comparison: lowercase, without the hyphens whisper puts
+/// into names it does not know ("AT-rax"). `None` for words with other characters.
+fn comparable(item: &Item) -> Option<String> {
+    if !item.is_word() || !item.text.chars().all(|c| c.is_alphabetic() || c == '-') {
+        return None;
+    }
+    let letters: String = item
+        .text
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect();
+    (!letters.is_empty()).then_some(letters)
+}
+
+/// A vocabulary term that `items[i..i + n]` (joined) sound like, with its score, when it
+/// clears the threshold for its kind, context and the recognizer's confidence.
+fn near_term<'v>(
+    items: &[Item],
+    i: usize,
+    n: usize,
+    vocab: &'v Vocabulary,
+) -> Result<Option<(&'v skriva_vocab::Term, f32)>> {
+    let mut joined = String::new();
+    for item in &items[i..i + n] {
+        let Some(letters) = comparable(item) else {
+            return Ok(None);
+        };
+        joined.push_str(&letters);
+    }
+    let first = items[i].lower();
+    if joined.chars().count() < MIN_LETTERS
+        || common_words().contains(&first)
+        || vocab.resolve_heading(&first).is_some()
+    {
+        return Ok(None);
+    }
+    if n > 1 && joined.chars().count() < MIN_JOINED_TERM_LETTERS {
+        return Ok(None);
+    }
+    let matches = vocab.lookup(&joined, 5)?;
+    let mut candidates = matches.iter().filter(|m| {
+        matches!(m.term.kind, TermKind::Drug | TermKind::Diagnosis)
+            && (n > 1 || !m.term.form.contains(' '))
+    });
+    let Some(best) = candidates.next() else {
+        return Ok(None);
+    };
+    let runner_up = candidates.next().map_or(0.0, |m| m.score);
+    let form: String = best
+        .term
+        .form
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let (word_len, form_len) = (joined.chars().count() as f32, form.chars().count() as f32);
+    if !(0.75..=1.34).contains(&(word_len / form_len)) {
+        return Ok(None);
+    }
+    if n > 1 && (form_len as usize) < MIN_JOINED_TERM_LETTERS {
+        return Ok(None);
+    }
+    // A mishearing keeps the first sound.
+    if phonetic_key(&joined).chars().next() != phonetic_key(&form).chars().next() {
+        return Ok(None);
+    }
+    let mut threshold = BASE_THRESHOLD;
+    if best.term.kind == TermKind::Drug && in_drug_context(items, i) {
+        threshold -= 0.06;
+    }
+    let long_drug = best.term.kind == TermKind::Drug && form_len as usize >= LONG_DRUG_LETTERS;
+    if (best.term.kind == TermKind::Diagnosis || long_drug) && best.score - runner_up >= CLEAR_LEAD
+    {
+        // One term stands out, so the mishearing is not ambiguous between terms. Not for
+        // short drug names: they sit near everyday words.
+        threshold -= 0.05;
+    }
+    let p = items[i..i + n]
+        .iter()
+        .filter_map(|it| it.p)
+        .fold(None, |acc: Option<f32>, p| {
+            Some(acc.map_or(p, |a| a.min(p)))
+        });
+    match p {
+        Some(p) if p < 0.5 => threshold -= 0.05,
+        Some(p) if p >= 0.9 => threshold += 0.06,
+        _ => {}
+    }
+    Ok((best.score >= threshold).then_some((best.term, best.score)))
+}
+
+/// Words said right before a diagnosis that whisper joins to it ("kändastma").
+const DIAGNOSIS_QUALIFIERS: [&str; 10] = [
+    "känd",
+    "kända",
+    "misstänkt",
+    "lätt",
+    "svår",
+    "akut",
+    "kronisk",
+    "tidigare",
+    "måttlig",
+    "ingen",
+];
+
+/// A word whisper joined from an everyday word and a term ("kändastma"): the two, when the
+/// end is exactly a drug or diagnosis and the start a frequent word.
+fn split_compound(item: &Item, vocab: &Vocabulary) -> Option<(String, CorrectionSource)> {
+    let letters = comparable(item)?;
+    if item.text.contains('-') {
+        return None;
+    }
+    let chars: Vec<char> = letters.chars().collect();
+    for k in 2..chars.len().saturating_sub(MIN_LETTERS - 1) {
+        let head: String = chars[..k].iter().collect();
+        let tail: String = chars[k..].iter().collect();
+        if !common_words().contains(&head) && !DIAGNOSIS_QUALIFIERS.contains(&head.as_str()) {
+            continue;
+        }
+        let exact = vocab.lookup_exact(&tail);
+        let Some(term) = exact
+            .iter()
+            .find(|m| matches!(m.term.kind, TermKind::Drug | TermKind::Diagnosis))
+        else {
+            continue;
+        };
+        let head_text: String = item.text.chars().take(k).collect();
+        let source = if term.term.kind == TermKind::Drug {
+            CorrectionSource::Drug
+        } else {
+            CorrectionSource::Diagnosis
+        };
+        return Some((format!("{head_text} {}", term.term.form), source));
+    }
+    None
+}
+
 pub(crate) fn correct(
-    mut items: Vec<Item>,
+    items: Vec<Item>,
     vocab: &Vocabulary,
 ) -> Result<(Vec<Item>, Vec<Correction>)> {
     let mut corrections = Vec::new();
-    for i in 0..items.len() {
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut i = 0;
+    while i < items.len() {
         let item = &items[i];
-        if !item.is_word()
-            || item.text.chars().count() < MIN_LETTERS
-            || !item.text.chars().all(char::is_alphabetic)
-        {
+        let Some(lower) = comparable(item) else {
+            out.push(item.clone());
+            i += 1;
             continue;
-        }
-        let lower = item.lower();
+        };
         if common_words().contains(&lower) || vocab.resolve_heading(&lower).is_some() {
+            out.push(item.clone());
+            i += 1;
             continue;
         }
         let exact = vocab.lookup_exact(&lower);
-        if let Some(known) = exact.iter().find(|m| m.term.kind == TermKind::Drug) {
-            // Already a term: only its brand capital is restored.
-            if known
-                .term
-                .form
-                .chars()
-                .next()
-                .is_some_and(char::is_uppercase)
-                && item.text != known.term.form
-            {
-                items[i].text = known.term.form.clone();
+        if !exact.is_empty() && !item.text.contains('-') {
+            let mut kept = item.clone();
+            if let Some(known) = exact.iter().find(|m| m.term.kind == TermKind::Drug) {
+                // Already a term: only its brand capital is restored.
+                let brand = known
+                    .term
+                    .form
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase);
+                if brand && item.text != known.term.form {
+                    kept.text = known.term.form.clone();
+                }
             }
+            out.push(kept);
+            i += 1;
             continue;
         }
-        if !exact.is_empty() {
-            continue;
+        // The longest run of words that sounds like a term; a single word first when it is
+        // as good, since most mishearings stay one word.
+        let mut found: Option<(usize, &skriva_vocab::Term, f32)> = None;
+        for n in 1..=MAX_JOINED_WORDS.min(items.len() - i) {
+            if let Some((term, score)) = near_term(&items, i, n, vocab)? {
+                if found.is_none_or(|(_, _, best)| score > best + 0.02) {
+                    found = Some((n, term, score));
+                }
+            }
         }
-        let matches = vocab.lookup(&lower, 5)?;
-        let mut candidates = matches.iter().filter(|m| {
-            matches!(m.term.kind, TermKind::Drug | TermKind::Diagnosis)
-                && !m.term.form.contains(' ')
-        });
-        let Some(best) = candidates.next() else {
+        let replaced = match found {
+            Some((n, term, score)) => {
+                let source = if term.kind == TermKind::Drug {
+                    CorrectionSource::Drug
+                } else {
+                    CorrectionSource::Diagnosis
+                };
+                Some((n, with_case_of(&item.text, &term.form), source, score))
+            }
+            None => split_compound(item, vocab).map(|(text, source)| (1, text, source, 1.0)),
+        };
+        let Some((n, replacement, source, score)) = replaced else {
+            out.push(item.clone());
+            i += 1;
             continue;
         };
-        let runner_up = candidates.next().map_or(0.0, |m| m.score);
-        let form = &best.term.form;
-        let (word_len, form_len) = (lower.chars().count() as f32, form.chars().count() as f32);
-        if !(0.75..=1.34).contains(&(word_len / form_len)) {
+        let spoken = &items[i..i + n];
+        let original = spoken
+            .iter()
+            .map(|it| it.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if original.to_lowercase() == replacement.to_lowercase() {
+            // Already the term, said in its words ("essentiell hypertoni").
+            out.extend_from_slice(spoken);
+            i += n;
             continue;
         }
-        // A mishearing keeps the first sound.
-        if phonetic_key(&lower).chars().next() != phonetic_key(form).chars().next() {
-            continue;
-        }
-        let mut threshold = BASE_THRESHOLD;
-        if best.term.kind == TermKind::Drug && in_drug_context(&items, i) {
-            threshold -= 0.06;
-        }
-        if best.term.kind == TermKind::Diagnosis && best.score - runner_up >= CLEAR_LEAD {
-            // One diagnosis stands out, so the mishearing is not ambiguous between terms.
-            // Not for drugs: short brand names sit near everyday words.
-            threshold -= 0.05;
-        }
-        match item.p {
-            Some(p) if p < 0.5 => threshold -= 0.05,
-            Some(p) if p >= 0.9 => threshold += 0.06,
-            _ => {}
-        }
-        if best.score < threshold {
-            continue;
-        }
-        let replacement = with_case_of(&item.text, form);
-        tracing::debug!(original = %item.text, %replacement, score = best.score, "term correction");
+        tracing::debug!(%original, %replacement, score, "term correction");
+        let mut corrected = Item::spanning(Kind::Word, replacement.clone(), spoken);
         corrections.push(Correction {
-            original: item.text.clone(),
-            replacement: replacement.clone(),
-            start_char: item.start,
-            end_char: item.end,
-            source: if best.term.kind == TermKind::Drug {
-                CorrectionSource::Drug
-            } else {
-                CorrectionSource::Diagnosis
-            },
-            score: best.score,
+            original,
+            replacement,
+            start_char: corrected.start,
+            end_char: corrected.end,
+            source,
+            score,
         });
-        items[i].text = replacement;
-        items[i].correction = Some(corrections.len() - 1);
+        corrected.correction = Some(corrections.len() - 1);
+        out.push(corrected);
+        i += n;
     }
-    Ok((items, corrections))
+    Ok((out, corrections))
 }
