@@ -43,6 +43,11 @@ fn command_words_used_as_words_stay_words() {
         written("ömmar på en punkt över tibia punkt"),
         "Ömmar på en punkt över tibia."
     );
+    // Before a dictated heading ("… kolon") the same "en punkt" ends the sentence.
+    assert_eq!(
+        written("ömmar på en punkt status kolon ua punkt"),
+        "Ömmar på en.\nStatus\nUa."
+    );
 }
 
 #[test]

@@ -431,7 +431,15 @@ fn punctuation(items: Vec<Item>) -> Vec<Item> {
             continue;
         };
         let made = match word {
-            Word::Punkt if NOUN_BEFORE.contains(&before) => None,
+            // "en punkt" is a noun, unless a heading ("X kolon") or nothing follows.
+            Word::Punkt
+                if NOUN_BEFORE.contains(&before)
+                    && next_word.is_some()
+                    && lower_at(&items, next_real(&items, next + 1)).as_deref()
+                        != Some("kolon") =>
+            {
+                None
+            }
             Word::Punkt => Some(spoken(Mark::Period, &items[i..=i])),
             Word::Komma
                 if KOMMA_VERB_BEFORE.contains(&before)
