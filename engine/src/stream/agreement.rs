@@ -119,29 +119,11 @@ fn after_repeated_tail(
     if tail_chars < REPEATED_TAIL_MIN_CHARS {
         return None;
     }
-    let target: Vec<char> = committed[committed.len() - tail_words..]
-        .iter()
-        .flat_map(|w| normalize_word(&w.word).chars().collect::<Vec<_>>())
-        .collect();
+    let (target, _) = joined_chars(&committed[committed.len() - tail_words..]);
     let searched = &hypothesis[..within_words.min(hypothesis.len())];
-    let mut chars = Vec::new();
-    let mut word_starts = Vec::with_capacity(searched.len() + 1);
-    for word in searched {
-        word_starts.push(chars.len());
-        chars.extend(normalize_word(&word.word).chars());
-    }
-    word_starts.push(chars.len());
+    let (chars, word_starts) = joined_chars(searched);
     // Edit distance of the target to the best substring of `chars` ending at j (free start).
-    let mut row = vec![0usize; chars.len() + 1];
-    for (i, &t) in target.iter().enumerate() {
-        let mut next = vec![i + 1; chars.len() + 1];
-        for (j, &c) in chars.iter().enumerate() {
-            next[j + 1] = (row[j] + usize::from(t != c))
-                .min(row[j + 1] + 1)
-                .min(next[j] + 1);
-        }
-        row = next;
-    }
+    let row = edit_distances(&target, &chars, vec![0; chars.len() + 1]);
     // Best match, ending at a word boundary where the distance is equal.
     let (end, distance) = row
         .iter()
@@ -165,18 +147,9 @@ fn after_repeated_tail(
 /// hypothesis' characters; returns the hypothesis after that prefix, or `None` when more than
 /// a quarter of the committed characters would have to change (the decode went elsewhere).
 fn after_aligned_prefix(hypothesis: &[Word], committed: &[Word]) -> Option<Vec<Word>> {
-    let target: Vec<char> = committed
-        .iter()
-        .flat_map(|w| normalize_word(&w.word).chars().collect::<Vec<_>>())
-        .collect();
-    let mut chars = Vec::new();
+    let (target, _) = joined_chars(committed);
     // word_starts[k] = index in `chars` where hypothesis word k begins; one extra at the end.
-    let mut word_starts = Vec::with_capacity(hypothesis.len() + 1);
-    for word in hypothesis {
-        word_starts.push(chars.len());
-        chars.extend(normalize_word(&word.word).chars());
-    }
-    word_starts.push(chars.len());
+    let (chars, word_starts) = joined_chars(hypothesis);
 
     let (cut, distance) = best_prefix_end(&target, &chars, &word_starts);
     // A quarter of the characters may differ, and always two: a committed first word is
@@ -211,11 +184,11 @@ fn after_aligned_prefix(hypothesis: &[Word], committed: &[Word]) -> Option<Vec<W
     Some(hypothesis[from..].to_vec())
 }
 
-/// End index in `text` of the prefix closest (in edit distance) to `target`, and the distance.
-/// Ties go to word boundaries (sorted `boundaries`), then to the end nearest the target's length.
-fn best_prefix_end(target: &[char], text: &[char], boundaries: &[usize]) -> (usize, usize) {
-    // row[j] = edit distance between the target so far and text[..j].
-    let mut row: Vec<usize> = (0..=text.len()).collect();
+/// Edit distances between `target` and `text[..j]` for every `j`, starting from `first_row`
+/// (the distances of the empty target): `0..=n` aligns from the start of `text`, all zeros
+/// lets the match start anywhere.
+fn edit_distances(target: &[char], text: &[char], first_row: Vec<usize>) -> Vec<usize> {
+    let mut row = first_row;
     for (i, &t) in target.iter().enumerate() {
         let mut next = vec![i + 1; text.len() + 1];
         for (j, &c) in text.iter().enumerate() {
@@ -225,6 +198,26 @@ fn best_prefix_end(target: &[char], text: &[char], boundaries: &[usize]) -> (usi
         }
         row = next;
     }
+    row
+}
+
+/// The normalized characters of `words` joined, and where each word starts in them (one
+/// extra entry at the end).
+fn joined_chars(words: &[Word]) -> (Vec<char>, Vec<usize>) {
+    let mut chars = Vec::new();
+    let mut word_starts = Vec::with_capacity(words.len() + 1);
+    for word in words {
+        word_starts.push(chars.len());
+        chars.extend(normalize_word(&word.word).chars());
+    }
+    word_starts.push(chars.len());
+    (chars, word_starts)
+}
+
+/// End index in `text` of the prefix closest (in edit distance) to `target`, and the distance.
+/// Ties go to word boundaries (sorted `boundaries`), then to the end nearest the target's length.
+fn best_prefix_end(target: &[char], text: &[char], boundaries: &[usize]) -> (usize, usize) {
+    let row = edit_distances(target, text, (0..=text.len()).collect());
     row.iter()
         .enumerate()
         .min_by_key(|&(j, &d)| {
