@@ -51,6 +51,24 @@ fn command_words_used_as_words_stay_words() {
 }
 
 #[test]
+fn a_heading_with_its_colon_opens_a_section_after_a_garbled_sentence_end() {
+    // The recognizer lost the "punkt" before the heading ("kontrollpnkt").
+    assert_eq!(
+        written("kontroll av blodtrycket travlpnkt status kolon blodtryck hundrafemtio över nittio punkt"),
+        "Kontroll av blodtrycket travlpnkt\nStatus\nBlodtryck 150/90."
+    );
+    assert_eq!(
+        written("kontroll av blodtrycket Status: blodtryck hundrafemtio över nittio punkt"),
+        "Kontroll av blodtrycket\nStatus\nBlodtryck 150/90."
+    );
+    // A heading word in running speech, with no colon after it, stays a word.
+    assert_eq!(
+        written("oförändrat status sedan förra besöket punkt"),
+        "Oförändrat status sedan förra besöket."
+    );
+}
+
+#[test]
 fn deletion_commands_remove_the_last_sentence() {
     assert_eq!(
         written("mår bra punkt vikt nittio kilo punkt stryk det punkt BMI tjugonio punkt"),

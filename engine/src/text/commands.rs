@@ -615,6 +615,14 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 }
             }
         }
+        if !at_start && item.is_word() {
+            if let Some((name, after)) = heading_with_colon_mid_sentence(&items, i, vocab) {
+                out.push(heading_item(name, &items[i..after]));
+                i = swallow_heading_colon(&items, after);
+                at_start = true;
+                continue;
+            }
+        }
         match &item.kind {
             Kind::Recognizer(_) if at_start => {}
             kind => at_start = starts_sentence(kind),
@@ -623,6 +631,32 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         i += 1;
     }
     out
+}
+
+/// A heading said exactly and followed by a colon, after words that did not end their
+/// sentence ("… kontrollpnkt status kolon …", where the recognizer garbled the "punkt"):
+/// the heading's name and the index just past its words. "X kolon" is how a dictating
+/// clinician opens a section; in running speech a heading word is not followed by one.
+fn heading_with_colon_mid_sentence<'v>(
+    items: &[Item],
+    i: usize,
+    vocab: &'v Vocabulary,
+) -> Option<(&'v str, usize)> {
+    let words: Vec<&str> = items[i..]
+        .iter()
+        .take(4)
+        .take_while(|it| it.is_word())
+        .map(|it| it.text.as_str())
+        .collect();
+    let found = vocab.match_heading(&words).filter(|m| m.exact)?;
+    let after = i + found.words;
+    let written = items
+        .get(after)
+        .is_some_and(|it| it.kind == Kind::Recognizer(Mark::Colon));
+    let dictated = items
+        .get(next_real(items, after))
+        .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon));
+    (written || dictated).then_some((found.heading.name.as_str(), after))
 }
 
 /// Least similarity for a heading heard by sound right before "kolon".
