@@ -61,6 +61,16 @@ fn a_heading_with_its_colon_opens_a_section_after_a_garbled_sentence_end() {
         written("kontroll av blodtrycket Status: blodtryck hundrafemtio över nittio punkt"),
         "Kontroll av blodtrycket\nStatus\nBlodtryck 150/90."
     );
+    // "kolon" heard as "kolla" after a heading, itself misheard ("Kontaktorsa").
+    assert_eq!(
+        written("Kontaktorsa kikolla kontroll av blodtrycket punkt Bedömnning kolla välkontrollerad punkt"),
+        "Kontaktorsak\nKontroll av blodtrycket.\nBedömning\nVälkontrollerad."
+    );
+    // … but "kolla" the verb stays.
+    assert_eq!(
+        written("vi ska kolla blodtrycket igen punkt"),
+        "Vi ska kolla blodtrycket igen."
+    );
     // A heading word in running speech, with no colon after it, stays a word.
     assert_eq!(
         written("oförändrat status sedan förra besöket punkt"),

@@ -51,7 +51,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts `skriva serve` (with `extraArgs`) with two clinicians; resolves once the model is
- * loaded. Its log goes to artifacts/server-NAME.log.
+ * loaded. Its log goes to artifacts/server-NAME.log, at SKRIVA_E2E_LOG's level (default info;
+ * e.g. "info,skriva_engine::stream=trace" shows every live re-decode).
  */
 export async function startServer(name, extraArgs = []) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'skriva-e2e-'));
@@ -62,7 +63,8 @@ export async function startServer(name, extraArgs = []) {
   const port = await freePort();
   const log = createWriteStream(path.join(artifactsDir, `server-${name}.log`));
   const child = spawn(skrivaBin, [
-    'serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--log', 'info', ...extraArgs,
+    'serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir,
+    '--log', process.env.SKRIVA_E2E_LOG || 'info', ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);

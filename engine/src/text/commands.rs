@@ -527,6 +527,7 @@ fn starts_sentence(kind: &Kind) -> bool {
 
 /// Finds "rubrik X" and bare heading words at the start of a sentence.
 fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
+    let items = colons_misheard_after_headings(items, vocab);
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
     let mut at_start = true;
     let mut i = 0;
@@ -657,6 +658,62 @@ fn heading_with_colon_mid_sentence<'v>(
         .get(next_real(items, after))
         .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon));
     (written || dictated).then_some((found.heading.name.as_str(), after))
+}
+
+/// "kolon" heard as a word the command rules keep ("kolla", "kikolla", "kola"): a k, then
+/// only an l (vowels, doubled letters and a nasal ending aside). Only taken for a colon right
+/// after a heading, where "Bedömning kolla" is the clinician's "Bedömning kolon".
+fn sounds_like_colon_after_heading(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    let letters = lower.chars().count();
+    (4..=7).contains(&letters)
+        && lower.starts_with('k')
+        && lower.chars().all(char::is_alphabetic)
+        && matches!(consonant_skeleton(&lower).as_str(), "kl" | "klm")
+}
+
+/// Turns a word that sounds like "kolon" into the dictated colon when the one to four words
+/// before it, at the start of a sentence, are a heading (exactly or by sound): "Kontaktorsa
+/// kolla …" is "Kontaktorsak kolon …". The heading rules then see the colon they look for.
+fn colons_misheard_after_headings(mut items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
+    let mut at_start = true;
+    for i in 0..items.len() {
+        if at_start && items[i].is_word() {
+            let mut words: Vec<&str> = Vec::new();
+            let mut j = i;
+            let mut colon_at = None;
+            while let Some(item) = items.get(j) {
+                match item.kind {
+                    Kind::Recognizer(_) => {}
+                    Kind::Word
+                        if !words.is_empty() && sounds_like_colon_after_heading(&item.text) =>
+                    {
+                        colon_at = Some(j);
+                        break;
+                    }
+                    Kind::Word if words.len() < 4 => words.push(item.text.as_str()),
+                    _ => break,
+                }
+                j += 1;
+            }
+            let is_heading = |found: Option<skriva_vocab::HeadingMatch<'_>>| {
+                found.is_some_and(|m| m.words == words.len())
+            };
+            if let Some(at) = colon_at {
+                if is_heading(vocab.match_heading(&words))
+                    || is_heading(vocab.match_heading_by_sound(&words, HEADING_BEFORE_COLON_SCORE))
+                {
+                    items[at].kind = Kind::Spoken(Mark::Colon);
+                    items[at].text = mark_text(Mark::Colon).to_owned();
+                }
+            }
+        }
+        match &items[i].kind {
+            Kind::Recognizer(_) if at_start => {}
+            kind => at_start = starts_sentence(kind),
+        }
+    }
+    items
 }
 
 /// Least similarity for a heading heard by sound right before "kolon".
