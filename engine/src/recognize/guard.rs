@@ -129,6 +129,80 @@ pub fn cut_character_loop(word: &str) -> Option<String> {
     None
 }
 
+/// Fewest letters of a phrase [`collapse_near_repeats`] takes for a repeat: real speech
+/// repeats short phrases ("mår bra, mår bra"), a decoder on a short window a whole clause.
+const NEAR_REPEAT_MIN_LETTERS: usize = 12;
+/// Longest phrase, in words, [`collapse_near_repeats`] looks at.
+const NEAR_REPEAT_MAX_WORDS: usize = 12;
+
+/// Drops a phrase said again right after itself with small differences, keeping the first
+/// ("Kontaktorsa kolla blådetriks kontralpunkt kontraktorsa: blådetriks kontralpunkt"), which
+/// is how whisper loops on a short live window: the phrase has at least
+/// [`NEAR_REPEAT_MIN_LETTERS`] letters, the repeat is about as many words long, starts with
+/// the same letter and differs in at most a quarter of its letters. Returns the indices (into
+/// `words`) to keep.
+pub fn collapse_near_repeats(words: &[String]) -> Vec<usize> {
+    let letters: Vec<Vec<char>> = words
+        .iter()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        })
+        .collect();
+    let joined = |span: &[Vec<char>]| -> Vec<char> { span.iter().flatten().copied().collect() };
+    // Length in words of a near repeat of `phrase` (of `n` words) starting at word `at`.
+    let repeat_at = |phrase: &[char], n: usize, at: usize| -> Option<usize> {
+        [n, n - 1, n + 1].into_iter().find(|&m| {
+            letters.get(at..at + m).is_some_and(|repeat| {
+                repeat[0].first() == phrase.first()
+                    && edit_distance(phrase, &joined(repeat)) * 4 <= phrase.len()
+            })
+        })
+    };
+    let mut keep = Vec::with_capacity(words.len());
+    let mut i = 0;
+    'words: while i < words.len() {
+        // Shortest first, so a loop of one phrase is taken as that phrase, not as pairs of it.
+        for n in 2..=NEAR_REPEAT_MAX_WORDS {
+            if i + 2 * n - 1 > words.len() {
+                break;
+            }
+            let phrase = joined(&letters[i..i + n]);
+            if phrase.len() < NEAR_REPEAT_MIN_LETTERS {
+                continue;
+            }
+            if let Some(m) = repeat_at(&phrase, n, i + n) {
+                keep.extend(i..i + n);
+                i += n + m;
+                while let Some(m) = repeat_at(&phrase, n, i) {
+                    i += m;
+                }
+                continue 'words;
+            }
+        }
+        keep.push(i);
+        i += 1;
+    }
+    keep
+}
+
+/// Levenshtein distance between two character strings.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut next = vec![i + 1; b.len() + 1];
+        for (j, &y) in b.iter().enumerate() {
+            next[j + 1] = (row[j] + usize::from(x != y))
+                .min(row[j + 1] + 1)
+                .min(next[j] + 1);
+        }
+        row = next;
+    }
+    row[b.len()]
+}
+
 /// Whether a segment only repeats the one before it (whisper re-decoding the end of a short
 /// window), so it carries nothing new.
 pub fn repeats_previous(previous: &[String], segment: &[String]) -> bool {
@@ -210,6 +284,31 @@ mod tests {
             &previous,
             &words("Vi sänker enalapril till fem mg.")
         ));
+    }
+
+    #[test]
+    fn a_phrase_said_twice_with_small_differences_is_a_loop() {
+        let w = words(
+            "Kontaktorsa kolla blådetriks komtravelpunktet kontraktorsa: blådetriks \
+             komtravelpunktet Status",
+        );
+        let kept: Vec<_> = collapse_near_repeats(&w)
+            .into_iter()
+            .map(|i| w[i].clone())
+            .collect();
+        assert_eq!(
+            kept,
+            words("Kontaktorsa kolla blådetriks komtravelpunktet Status")
+        );
+        // Short repeats and ordinary sentences stay.
+        for text in [
+            "mår bra, mår bra nu",
+            "blodtryck 150 över 90 puls 72 regelbunden",
+            "höger öra rodnat vänster öra rodnat",
+        ] {
+            let w = words(text);
+            assert_eq!(collapse_near_repeats(&w).len(), w.len(), "{text}");
+        }
     }
 
     #[test]

@@ -25,7 +25,9 @@ pub use scheduler::{DecodePermit, DecodeScheduler, SchedulerStats};
 use std::sync::Arc;
 
 use crate::audio::SAMPLE_RATE;
-use crate::recognize::{DecodeOptions, DecoderState, PackedSpeech, Recognizer, Segment, Word};
+use crate::recognize::{
+    guard, DecodeOptions, DecoderState, PackedSpeech, Recognizer, Segment, Word,
+};
 use crate::{Error, Result};
 
 use agreement::{agreed_prefix_len, join_words, uncommitted};
@@ -582,7 +584,7 @@ impl LiveStream {
         let segments =
             self.recognizer
                 .decode_packed_with(&mut self.decoder, &packed, &options, None)?;
-        Ok(segments
+        let words: Vec<Word> = segments
             .into_iter()
             .flat_map(|s| s.words)
             .map(|w| Word {
@@ -590,7 +592,8 @@ impl LiveStream {
                 end: w.end + offset,
                 ..w
             })
-            .collect())
+            .collect();
+        Ok(without_loops(words))
     }
 
     /// The base prompt followed by the tail of committed text no longer in the buffer. Text
@@ -652,6 +655,26 @@ impl LiveStream {
     }
 }
 
+/// A live hypothesis without the loops whisper makes on a short window, looked for across its
+/// segments (file transcription looks within each): a phrase repeated over and over, or a
+/// clause said twice with small differences. Committing either would put it in the note.
+fn without_loops(words: Vec<Word>) -> Vec<Word> {
+    let texts: Vec<String> = words.iter().map(|w| w.word.clone()).collect();
+    let keep = guard::collapse_repetitions(&texts, 3);
+    let keep: Vec<usize> = {
+        let kept: Vec<String> = keep.iter().map(|&i| texts[i].clone()).collect();
+        guard::collapse_near_repeats(&kept)
+            .into_iter()
+            .map(|k| keep[k])
+            .collect()
+    };
+    if keep.len() == words.len() {
+        return words;
+    }
+    tracing::debug!(text = %join_words(&words), kept = keep.len(), "dropping a decoder loop");
+    keep.into_iter().map(|i| words[i].clone()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,6 +686,43 @@ mod tests {
         assert_send::<LiveStream>();
         assert_send_sync::<DecodeScheduler>();
         assert_send::<DecodePermit>();
+    }
+
+    #[test]
+    fn loops_are_dropped_from_a_live_hypothesis() {
+        let hypothesis = |text: &str| -> Vec<Word> {
+            text.split_whitespace()
+                .enumerate()
+                .map(|(i, w)| Word {
+                    word: w.to_owned(),
+                    start: i as f64 * 0.3,
+                    end: i as f64 * 0.3 + 0.25,
+                    p: 0.5,
+                })
+                .collect()
+        };
+        let text = |words: &[Word]| join_words(words);
+        // A three-word phrase four times, as whisper gave it on 2.8 s of audio.
+        let looped = hypothesis(
+            "Kontaktorsak kolan Blådetrikskon kontaktorsak kolan Blådetrikskon kontaktorsak \
+             kolan Blådetrikskon kontaktorsak kolan Blådet",
+        );
+        assert_eq!(
+            text(&without_loops(looped)),
+            "Kontaktorsak kolan Blådetrikskon"
+        );
+        let twice = hypothesis(
+            "Kontaktorsa kolla blådetriks komtravelpunktet kontraktorsa: blådetriks \
+             komtravelpunktet",
+        );
+        let kept = without_loops(twice);
+        assert_eq!(text(&kept), "Kontaktorsa kolla blådetriks komtravelpunktet");
+        assert!(
+            (kept[3].start - 0.9).abs() < 1e-9,
+            "the first occurrence keeps its times"
+        );
+        let plain = hypothesis("Status kolon blodtryck 150 över 90 punkt");
+        assert_eq!(without_loops(plain.clone()), plain);
     }
 
     #[test]
