@@ -9,7 +9,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  CLINICIAN, api, launchFirefox, login, openFirefoxPage, repoRoot, screenshot, startServer,
+  CLINICIAN, api, launchFirefox, login, openFirefoxPage, pageSections, repoRoot, screenshot,
+  startServer,
 } from './support.js';
 
 const DICTATION = path.join(repoRoot, 'corpora/sv-clinical/pc10_dikt_hypertoni.wav');
@@ -56,18 +57,6 @@ const textOf = (page, selector) => page.$eval(selector, (n) => n.textContent);
 const isVisible = (page, selector) => page.$eval(selector, (n) => n.checkVisibility());
 const stats = (page) => page.evaluate(() => window.skrivaDebug.stats());
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The page's section blocks: [{heading, text, editable}]. */
-function pageSections(page) {
-  return page.$$eval('#sections .note-section', (nodes) => nodes.map((node) => {
-    const text = node.querySelector('.section-text');
-    return {
-      heading: node.dataset.heading,
-      text: text.innerText.trim(),
-      editable: text.isContentEditable,
-    };
-  }));
-}
 
 async function loggedIn(session) {
   const { page } = session;

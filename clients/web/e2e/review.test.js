@@ -7,8 +7,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  CLINICIAN, api, launchBrowser, login, openPage, repoRoot, screenshot, startServer,
-  waitForCaptured, wavSeconds, words,
+  CLINICIAN, api, launchBrowser, login, openPage, pageSections, repoRoot, screenshot,
+  startServer, waitForCaptured, wavSeconds, words,
 } from './support.js';
 
 const DICTATION = path.join(repoRoot, 'corpora/sv-clinical/pc10_dikt_hypertoni.wav');
@@ -66,18 +66,6 @@ async function finishDictation(page) {
   await page.waitForSelector('#rec-state[data-state=stopped]', { timeout: FINISH_TIMEOUT });
   await page.waitForSelector('#draft-view[data-live=false]', { timeout: 30_000 });
   return page.evaluate(() => window.skrivaDebug.stats());
-}
-
-/** The page's section blocks: [{heading, text, editable}]. */
-function pageSections(page) {
-  return page.$$eval('#sections .note-section', (nodes) => nodes.map((node) => {
-    const text = node.querySelector('.section-text');
-    return {
-      heading: node.dataset.heading,
-      text: text.innerText.trim(),
-      editable: text.isContentEditable,
-    };
-  }));
 }
 
 describe('review page', () => {

@@ -162,6 +162,16 @@ export async function openPage(browser, server) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'sv-SE' });
   await context.grantPermissions(['microphone'], { origin: server.url });
   const page = await context.newPage();
+  const recorded = recordPage(page);
+  await page.addInitScript(watchPage);
+  return { context, page, ...recorded };
+}
+
+/**
+ * Records every request `page` makes and every console error and uncaught exception (a CSP
+ * violation is an error). Playwright's and Puppeteer's pages share these events.
+ */
+function recordPage(page) {
   const requests = [];
   const problems = [];
   page.on('request', (request) => requests.push(request.url()));
@@ -169,26 +179,42 @@ export async function openPage(browser, server) {
     if (message.type() === 'error') problems.push(message.text());
   });
   page.on('pageerror', (error) => problems.push(String(error)));
-  // Remember which connection states and live texts the page showed, however briefly.
-  await page.addInitScript(() => {
-    window.__seen = { states: [], stable: false, partial: false, liveSection: false };
-    new MutationObserver(() => {
-      const state = document.getElementById('rec-state');
-      if (state && window.__seen.states.at(-1) !== state.dataset.state) {
-        window.__seen.states.push(state.dataset.state);
-      }
-      const stable = document.querySelector('#live-tail .stable');
-      if (stable && stable.textContent.trim()) window.__seen.stable = true;
-      const partial = document.querySelector('#live-tail .partial');
-      if (partial && partial.textContent.trim()) window.__seen.partial = true;
-      const draft = document.getElementById('draft-view');
-      if (draft && draft.dataset.live === 'true' && [...draft.querySelectorAll('.note-section')]
-        .some((s) => s.dataset.heading && s.querySelector('.section-text').textContent.trim())) {
-        window.__seen.liveSection = true;
-      }
-    }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
-  });
-  return { context, page, requests, problems };
+  return { requests, problems };
+}
+
+/**
+ * Runs in the page before its own scripts: remembers which connection states and live texts
+ * the page showed, however briefly, in `window.__seen`.
+ */
+function watchPage() {
+  window.__seen = { states: [], stable: false, partial: false, liveSection: false };
+  new MutationObserver(() => {
+    const state = document.getElementById('rec-state');
+    if (state && window.__seen.states.at(-1) !== state.dataset.state) {
+      window.__seen.states.push(state.dataset.state);
+    }
+    const stable = document.querySelector('#live-tail .stable');
+    if (stable && stable.textContent.trim()) window.__seen.stable = true;
+    const partial = document.querySelector('#live-tail .partial');
+    if (partial && partial.textContent.trim()) window.__seen.partial = true;
+    const draft = document.getElementById('draft-view');
+    if (draft && draft.dataset.live === 'true' && [...draft.querySelectorAll('.note-section')]
+      .some((s) => s.dataset.heading && s.querySelector('.section-text').textContent.trim())) {
+      window.__seen.liveSection = true;
+    }
+  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+}
+
+/** The page's section blocks: [{heading, text, editable}] (Playwright or Puppeteer page). */
+export function pageSections(page) {
+  return page.$$eval('#sections .note-section', (nodes) => nodes.map((node) => {
+    const text = node.querySelector('.section-text');
+    return {
+      heading: node.dataset.heading,
+      text: text.innerText.trim(),
+      editable: text.isContentEditable,
+    };
+  }));
 }
 
 /**
@@ -286,23 +312,9 @@ export async function launchFirefox({ audioOutput = true } = {}) {
 export async function openFirefoxPage(browser) {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
-  const requests = [];
-  const problems = [];
-  page.on('request', (request) => requests.push(request.url()));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(String(error)));
-  await page.evaluateOnNewDocument(() => {
-    window.__seen = { states: [] };
-    new MutationObserver(() => {
-      const state = document.getElementById('rec-state');
-      if (state && window.__seen.states.at(-1) !== state.dataset.state) {
-        window.__seen.states.push(state.dataset.state);
-      }
-    }).observe(document, { subtree: true, childList: true, attributes: true });
-  });
-  return { context, page, requests, problems };
+  const recorded = recordPage(page);
+  await page.evaluateOnNewDocument(watchPage);
+  return { context, page, ...recorded };
 }
 
 export async function screenshot(page, name) {
