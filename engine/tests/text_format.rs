@@ -2,8 +2,8 @@
 //! word input with probabilities, and the recognizer prompt.
 
 use skriva_engine::text::{
-    format, format_words, initial_prompt, words_text, FormatOptions, Piece, SpokenWord,
-    PROMPT_MAX_CHARS,
+    format, format_words, initial_prompt, words_text, CorrectionSource, FormatOptions, Piece,
+    SpokenWord, PROMPT_MAX_CHARS,
 };
 use skriva_vocab::Vocabulary;
 
@@ -303,6 +303,39 @@ fn split_hyphenated_and_joined_terms_are_corrected() {
     // Pieces that sound like no term stay as they were.
     let other = formatted("lyfte en tung låda i förrgår punkt");
     assert!(other.corrections.is_empty(), "{:?}", other.corrections);
+}
+
+/// Words of clinical prose the recognizer misspelled are corrected to the vocabulary's
+/// spelling; other forms of the same word, and words said as words, are left alone.
+#[test]
+fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
+    let v = vocab();
+    let formatted = |raw: &str| match format(raw, &v, FormatOptions::default()) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    let status = formatted(
+        "Halzont punkt belegningar på tonsilerna punkt Bloodtrick hundrafemtio över nittio punkt",
+    );
+    assert_eq!(
+        status.text(),
+        "Halsont. Beläggningar på tonsillerna. Blodtryck 150/90."
+    );
+    assert!(status
+        .corrections
+        .iter()
+        .all(|c| c.source == CorrectionSource::ClinicalWord));
+    for raw in [
+        "knät är svullnat och ömt punkt",
+        "laterala malleolen öm punkt",
+        "hjärtljud och regelbunden rytm punkt",
+        "pratar lugnt och sammanhängande punkt",
+        "hon har simning två gånger i veckan punkt",
+        "otillräcklig effekt punkt",
+    ] {
+        let kept = formatted(raw);
+        assert!(kept.corrections.is_empty(), "{raw}: {:?}", kept.corrections);
+    }
 }
 
 #[test]

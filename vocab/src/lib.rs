@@ -33,8 +33,10 @@ pub mod vocabulary;
 
 pub use error::{Error, Result};
 pub use import::{import_icd10se, import_npl, store_imported_diagnoses, store_imported_drugs};
-pub use model::{Abbreviation, Area, Diagnosis, Drug, Heading, Sources, Template, Unit, UnitKind};
-pub use phonetic::{edit_distance, phonetic_key, similarity};
+pub use model::{
+    Abbreviation, Area, ClinicalWord, Diagnosis, Drug, Heading, Sources, Template, Unit, UnitKind,
+};
+pub use phonetic::{edit_distance, loose_phonetic_key, phonetic_key, similarity};
 pub use vocabulary::{
     normalize, stem, stem_all, HeadingMatch, MatchMethod, Term, TermKind, TermMatch, TermMention,
     Vocabulary,

@@ -170,6 +170,28 @@ pub struct Drug {
     pub area: Area,
 }
 
+/// A word of clinical prose (a symptom, finding, body part, measurement or care action) as
+/// written in a note, for correcting the recognizer's spellings of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClinicalWord {
+    /// The word as written, lowercase ("beläggningar").
+    pub word: String,
+    /// Its group in `clinical_words.toml` ("findings", "anatomy" …).
+    pub group: String,
+}
+
+/// File shape of `clinical_words.toml`: named groups, each a list of words.
+#[derive(Debug, Deserialize)]
+struct ClinicalWordFile {
+    #[serde(flatten)]
+    groups: std::collections::BTreeMap<String, ClinicalWordGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ClinicalWordGroup {
+    words: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 struct HeadingFile {
     heading: Vec<Heading>,
@@ -214,7 +236,7 @@ pub(crate) struct SourceText {
 }
 
 /// The shipped sources, compiled into the crate so text-only use needs no files.
-pub(crate) fn shipped_sources() -> [SourceText; 6] {
+pub(crate) fn shipped_sources() -> [SourceText; 7] {
     let source = |origin: &str, text: &str| SourceText {
         origin: format!("vocab/data/{origin}"),
         text: text.to_owned(),
@@ -229,6 +251,10 @@ pub(crate) fn shipped_sources() -> [SourceText; 6] {
         source("units.toml", include_str!("../data/units.toml")),
         source("diagnoses.toml", include_str!("../data/diagnoses.toml")),
         source("drugs.toml", include_str!("../data/drugs.toml")),
+        source(
+            "clinical_words.toml",
+            include_str!("../data/clinical_words.toml"),
+        ),
     ]
 }
 
@@ -256,12 +282,15 @@ pub struct Sources {
     pub diagnoses: Vec<Diagnosis>,
     /// Drugs (curated first, then imported).
     pub drugs: Vec<Drug>,
+    /// Words of clinical prose, for spelling correction.
+    pub clinical_words: Vec<ClinicalWord>,
 }
 
 impl Sources {
     /// Parses the shipped sources.
     pub(crate) fn shipped() -> Result<Self> {
-        let [headings, templates, abbreviations, units, diagnoses, drugs] = shipped_sources();
+        let [headings, templates, abbreviations, units, diagnoses, drugs, clinical_words] =
+            shipped_sources();
         let unit_file = parse::<UnitFile>(&units)?;
         Ok(Sources {
             headings: parse::<HeadingFile>(&headings)?.heading,
@@ -271,6 +300,16 @@ impl Sources {
             labels: unit_file.labels,
             diagnoses: parse::<DiagnosisFile>(&diagnoses)?.diagnosis,
             drugs: parse::<DrugFile>(&drugs)?.drug,
+            clinical_words: parse::<ClinicalWordFile>(&clinical_words)?
+                .groups
+                .into_iter()
+                .flat_map(|(group, words)| {
+                    words.words.into_iter().map(move |word| ClinicalWord {
+                        word,
+                        group: group.clone(),
+                    })
+                })
+                .collect(),
         })
     }
 

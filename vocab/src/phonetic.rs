@@ -95,6 +95,30 @@ pub fn phonetic_key(text: &str) -> String {
     out.into_iter().collect()
 }
 
+/// [`phonetic_key`] with the vowels the recognizer confuses folded together (y and i, u and
+/// o), so "Blodtrick" and "blodtryck" or "Zoicidrisk" and "suicidrisk" sound the same.
+///
+/// ```
+/// use skriva_vocab::loose_phonetic_key;
+/// assert_eq!(loose_phonetic_key("Bloodtrick"), loose_phonetic_key("blodtryck"));
+/// assert_eq!(loose_phonetic_key("Zoicidrisk"), loose_phonetic_key("suicidrisk"));
+/// assert_ne!(loose_phonetic_key("tonsill"), loose_phonetic_key("tonsillit"));
+/// ```
+pub fn loose_phonetic_key(text: &str) -> String {
+    let mut out = String::new();
+    for c in phonetic_key(text).chars() {
+        let c = match c {
+            'y' => 'i',
+            'u' => 'o',
+            c => c,
+        };
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Similarity in `0.0..=1.0` of two strings by edit distance over characters
 /// (1.0 = equal). Case-insensitive.
 pub fn similarity(a: &str, b: &str) -> f32 {

@@ -15,10 +15,13 @@ use crate::model::{
     shipped_sources, Abbreviation, Area, Diagnosis, Drug, Heading, SourceText, Sources, Template,
     Unit,
 };
-use crate::phonetic::{phonetic_key, similarity};
+use crate::phonetic::{loose_phonetic_key, phonetic_key, similarity};
 
 /// Bumped whenever the index layout changes, so stored indexes are rebuilt.
 const INDEX_FORMAT: &str = "skriva-vocab-index-1";
+/// Weight of the similarity of two forms' [`loose_phonetic_key`]s against that of their
+/// spellings, in [`Vocabulary::lookup`].
+const LOOSE_SOUND_WEIGHT: f32 = 0.95;
 /// Most words in one term form that [`Vocabulary::find_terms`] tries to match.
 const MAX_PHRASE_WORDS: usize = 6;
 
@@ -36,6 +39,9 @@ pub enum TermKind {
     Abbreviation,
     /// A unit.
     Unit,
+    /// A word of clinical prose ("beläggningar", "paravertebralt"); its group in `title`.
+    #[serde(rename = "clinical_word")]
+    ClinicalWord,
 }
 
 /// One written form of a vocabulary entry.
@@ -647,6 +653,7 @@ impl Vocabulary {
             return Ok(Vec::new());
         }
         let key = phonetic_key(&query);
+        let loose_key = loose_phonetic_key(&query);
         let mut best: BTreeMap<usize, (f32, MatchMethod)> = BTreeMap::new();
         for id in self.index.candidates(&query)? {
             let term = &self.terms[id];
@@ -658,7 +665,16 @@ impl Vocabulary {
                 if phonetic_key(&form) == key {
                     (0.9_f32.max(spelled).min(0.99), MatchMethod::Phonetic)
                 } else {
-                    (spelled, MatchMethod::Fuzzy)
+                    // Near in sound counts a little less than near in spelling, and never
+                    // more than the same sound.
+                    let heard = (similarity(&loose_phonetic_key(&form), &loose_key)
+                        * LOOSE_SOUND_WEIGHT)
+                        .min(0.9);
+                    if heard > spelled {
+                        (heard, MatchMethod::Phonetic)
+                    } else {
+                        (spelled, MatchMethod::Fuzzy)
+                    }
                 }
             };
             let entry = best.entry(id).or_insert((score, method));
@@ -903,6 +919,17 @@ fn build_terms(sources: &Sources) -> Vec<Term> {
             area: Area::Bada,
             rank,
             primary: true,
+        });
+    }
+    for (rank, word) in sources.clinical_words.iter().enumerate() {
+        terms.push(Term {
+            kind: TermKind::ClinicalWord,
+            form: word.word.clone(),
+            code: None,
+            title: word.group.clone(),
+            area: Area::Bada,
+            rank,
+            primary: false,
         });
     }
     for (rank, unit) in sources.units.iter().enumerate() {

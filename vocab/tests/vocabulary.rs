@@ -48,6 +48,37 @@ fn shipped_lists_are_large_enough() -> Result<(), Error> {
 }
 
 #[test]
+fn clinical_words_are_shipped_and_found_by_loose_sound() -> Result<(), Error> {
+    let vocab = Vocabulary::builtin()?;
+    let words = &vocab.sources().clinical_words;
+    assert!(words.len() >= 500, "{}", words.len());
+    let mut seen = std::collections::HashSet::new();
+    for word in words {
+        assert!(seen.insert(&word.word), "{} twice", word.word);
+        assert_eq!(word.word, word.word.to_lowercase());
+        assert!(word.word.chars().count() >= 6, "{}", word.word);
+    }
+    for (heard, expected) in [
+        ("Bloodtrick", "blodtryck"),
+        ("Zoicidrisk", "suicidrisk"),
+        ("belegningar", "beläggningar"),
+        ("tonsilerna", "tonsillerna"),
+    ] {
+        // The clinical word comes first, or ties with a heading alias of the same form.
+        let found = vocab.lookup(heard, 3)?;
+        let top = found.first().map_or(0.0, |m| m.score);
+        assert!(
+            found.iter().any(|m| m.term.kind == TermKind::ClinicalWord
+                && m.term.form == expected
+                && m.score >= 0.86
+                && m.score >= top),
+            "{heard}: {found:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
 fn headings_resolve_from_aliases() -> Result<(), Error> {
     let vocab = Vocabulary::builtin()?;
     let resolve = |s: &str| vocab.resolve_heading(s).map(|h| h.name.clone());

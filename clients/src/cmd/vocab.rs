@@ -1,5 +1,6 @@
 //! `skriva vocab import`: add a region's official code lists (Socialstyrelsen's ICD-10-SE or
 //! KSH97-P text file, Läkemedelsverket's NPL export) to the vocabulary in the data dir.
+//! `skriva vocab lookup`: the terms a spoken or misspelled form finds, as the corrector sees them.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,6 +19,14 @@ pub enum VocabCommand {
         /// NPL product export (tab-separated).
         #[arg(long)]
         npl: Option<PathBuf>,
+    },
+    /// Look up a spoken or misspelled form: the nearest terms, one JSON object per line.
+    Lookup {
+        /// The form, e.g. "Atarrax" or "belegningar".
+        form: String,
+        /// How many terms to show.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
     },
 }
 
@@ -51,6 +60,20 @@ pub fn run(command: VocabCommand) -> anyhow::Result<ExitCode> {
             }
             // Open once so the index is rebuilt now rather than on the first dictation.
             super::structure::open_vocabulary()?;
+        }
+        VocabCommand::Lookup { form, limit } => {
+            let vocabulary = super::structure::open_vocabulary()?;
+            for found in vocabulary.lookup(&form, limit)? {
+                let line = serde_json::json!({
+                    "form": found.term.form,
+                    "kind": found.term.kind,
+                    "title": found.term.title,
+                    "code": found.term.code,
+                    "score": found.score,
+                    "method": found.method,
+                });
+                writeln!(out, "{line}")?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

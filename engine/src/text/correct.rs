@@ -1,6 +1,6 @@
 //! Term correction: a recognized word that is not Swedish the recognizer knew, but sounds
-//! like a drug or diagnosis in the vocabulary ("Atarrax" → "Atarax"), is replaced and the
-//! replacement recorded. Conservative by design: only near matches of what was recognized,
+//! like a drug, diagnosis or word of clinical prose in the vocabulary ("Atarrax" → "Atarax",
+//! "belegningar" → "beläggningar"), is replaced and the replacement recorded. Conservative by design: only near matches of what was recognized,
 //! never frequent Swedish words, stricter when the recognizer was confident.
 
 use std::collections::HashSet;
@@ -53,6 +53,8 @@ const DRUG_CONTEXT: [&str; 22] = [
 
 /// Least score for a replacement without context.
 const BASE_THRESHOLD: f32 = 0.86;
+/// Extra score a word of clinical prose needs over a drug or diagnosis.
+const CLINICAL_WORD_MARGIN: f32 = 0.02;
 /// A best match this far ahead of the next candidate is unambiguous.
 const CLEAR_LEAD: f32 = 0.15;
 /// Shortest word considered.
@@ -136,10 +138,24 @@ fn near_term<'v>(
     if n > 1 && joined.chars().count() < MIN_JOINED_TERM_LETTERS {
         return Ok(None);
     }
+    // A later piece that is itself a word the recognizer knew, or a term, was said as a word:
+    // "och regelbunden" is not "oregelbunden". Short ones are often pieces of the name
+    // ("preder ni solont").
+    if n > 1
+        && items[i + 1..i + n].iter().any(|it| {
+            let lower = it.lower();
+            (lower.chars().count() >= MIN_LETTERS && common_words().contains(&lower))
+                || !vocab.lookup_exact(&lower).is_empty()
+        })
+    {
+        return Ok(None);
+    }
     let matches = vocab.lookup(&joined, 5)?;
     let mut candidates = matches.iter().filter(|m| {
-        matches!(m.term.kind, TermKind::Drug | TermKind::Diagnosis)
-            && (n > 1 || !m.term.form.contains(' '))
+        matches!(
+            m.term.kind,
+            TermKind::Drug | TermKind::Diagnosis | TermKind::ClinicalWord
+        ) && (n > 1 || !m.term.form.contains(' '))
     });
     let Some(best) = candidates.next() else {
         return Ok(None);
@@ -158,11 +174,22 @@ fn near_term<'v>(
     if n > 1 && (form_len as usize) < MIN_JOINED_TERM_LETTERS {
         return Ok(None);
     }
+    // The word in another form ("otillräcklig" of "otillräckligt", "yrseln" of "yrsel") is
+    // what the recognizer got right. Not for drug names, which a note does not inflect
+    // ("Sertralinn" is a misspelling).
+    if best.term.kind != TermKind::Drug && same_stem(&joined, &form.to_lowercase()) {
+        return Ok(None);
+    }
     // A mishearing keeps the first sound.
     if phonetic_key(&joined).chars().next() != phonetic_key(&form).chars().next() {
         return Ok(None);
     }
     let mut threshold = BASE_THRESHOLD;
+    if best.term.kind == TermKind::ClinicalWord {
+        // Words of clinical prose sit among everyday words a letter away ("simning",
+        // "svimning"), which the list of common words cannot all hold.
+        threshold += CLINICAL_WORD_MARGIN;
+    }
     if best.term.kind == TermKind::Drug && in_drug_context(items, i) {
         threshold -= 0.06;
     }
@@ -185,6 +212,23 @@ fn near_term<'v>(
         _ => {}
     }
     Ok((best.score >= threshold).then_some((best.term, best.score)))
+}
+
+/// Letters at the end in which two forms of one word may differ ("yrsel", "yrseln";
+/// "laterala", "lateralt"; "svullnat", "svullnad").
+const INFLECTION_LETTERS: usize = 2;
+
+/// Whether two words differ only in their last [`INFLECTION_LETTERS`] letters, so are forms
+/// of the same word. A repeated last letter ("remis", "remiss") is a misspelling instead.
+fn same_stem(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (rest_a, rest_b) = (&a[common..], &b[common..]);
+    if rest_a.len() > INFLECTION_LETTERS || rest_b.len() > INFLECTION_LETTERS || common < 4 {
+        return false;
+    }
+    let doubled = |rest: &[char]| rest.len() == 1 && common > 0 && rest[0] == a[common - 1];
+    !(rest_a.is_empty() && doubled(rest_b) || rest_b.is_empty() && doubled(rest_a))
 }
 
 /// Words said right before a diagnosis that whisper joins to it ("kändastma").
@@ -283,10 +327,10 @@ pub(crate) fn correct(
         }
         let replaced = match found {
             Some((n, term, score)) => {
-                let source = if term.kind == TermKind::Drug {
-                    CorrectionSource::Drug
-                } else {
-                    CorrectionSource::Diagnosis
+                let source = match term.kind {
+                    TermKind::Drug => CorrectionSource::Drug,
+                    TermKind::ClinicalWord => CorrectionSource::ClinicalWord,
+                    _ => CorrectionSource::Diagnosis,
                 };
                 Some((n, with_case_of(&item.text, &term.form), source, score))
             }

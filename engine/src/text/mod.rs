@@ -42,6 +42,9 @@ pub enum CorrectionSource {
     Diagnosis,
     /// An abbreviation in the vocabulary.
     Abbreviation,
+    /// A word of clinical prose in the vocabulary ("beläggningar").
+    #[serde(rename = "clinical_word")]
+    ClinicalWord,
 }
 
 /// A recognized word replaced by a vocabulary term it sounds like, for the review page.
