@@ -71,6 +71,19 @@ fn a_heading_with_its_colon_opens_a_section_after_a_garbled_sentence_end() {
         written("vi ska kolla blodtrycket igen punkt"),
         "Vi ska kolla blodtrycket igen."
     );
+    // A listed mishearing of a heading ("och järd" for Åtgärd) before a dictated colon.
+    assert_eq!(
+        written("vikt sextiosju kilo punkt och Tjärd kolon oförändrad dos punkt"),
+        "Vikt 67 kg.\nÅtgärd\nOförändrad dos."
+    );
+    assert_eq!(
+        written("tonsillit Järd kolon Kåvepenin i tio dagar punkt"),
+        "Tonsillit\nÅtgärd\nKåvepenin i 10 dagar."
+    );
+    assert_eq!(
+        written("vi pratade om trädgård och järn punkt"),
+        "Vi pratade om trädgård och järn."
+    );
     // A heading word in running speech, with no colon after it, stays a word.
     assert_eq!(
         written("oförändrat status sedan förra besöket punkt"),

@@ -33,6 +33,10 @@ pub struct Heading {
     /// Whether a sentence without cues stays here when the previous one was here.
     #[serde(default = "yes")]
     pub sticky: bool,
+    /// How the recognizer writes the heading when it mishears it ("och järd" for Åtgärd),
+    /// lowercase; taken only right before a dictated colon.
+    #[serde(default)]
+    pub heard: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -121,6 +121,7 @@ pub struct Vocabulary {
     by_form: HashMap<String, Vec<usize>>,
     by_stems: HashMap<String, Vec<usize>>,
     heading_by_alias: HashMap<String, usize>,
+    heading_by_heard: HashMap<String, usize>,
     abbreviation_by_spoken: HashMap<String, usize>,
     units_by_spoken: Vec<(Vec<String>, usize)>,
     index: TermIndex,
@@ -354,6 +355,12 @@ impl Vocabulary {
                 heading_by_alias.entry(normalize(alias)).or_insert(i);
             }
         }
+        let mut heading_by_heard = HashMap::new();
+        for (i, heading) in sources.headings.iter().enumerate() {
+            for heard in &heading.heard {
+                heading_by_heard.entry(normalize(heard)).or_insert(i);
+            }
+        }
         let mut abbreviation_by_spoken = HashMap::new();
         for (i, abbreviation) in sources.abbreviations.iter().enumerate() {
             abbreviation_by_spoken.insert(normalize(&abbreviation.short), i);
@@ -390,6 +397,7 @@ impl Vocabulary {
             by_form,
             by_stems,
             heading_by_alias,
+            heading_by_heard,
             abbreviation_by_spoken,
             units_by_spoken,
             index,
@@ -531,6 +539,22 @@ impl Vocabulary {
             words: 1,
             exact: false,
             alias: alias.to_owned(),
+        })
+    }
+
+    /// The heading that `words` (all of them, 1–4) are a listed mishearing of ("och järd" →
+    /// Åtgärd): for words the clinician followed with "kolon".
+    pub fn match_heard_heading(&self, words: &[&str]) -> Option<HeadingMatch<'_>> {
+        if words.is_empty() || words.len() > 4 {
+            return None;
+        }
+        let key = normalize(&words.join(" "));
+        let &i = self.heading_by_heard.get(&key)?;
+        Some(HeadingMatch {
+            heading: &self.sources.headings[i],
+            words: words.len(),
+            exact: false,
+            alias: key,
         })
     }
 
@@ -846,6 +870,7 @@ fn complete_headings(sources: &mut Sources) {
                     cues: Vec::new(),
                     strong_cues: Vec::new(),
                     sticky: true,
+                    heard: Vec::new(),
                 });
             }
         }

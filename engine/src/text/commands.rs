@@ -649,15 +649,27 @@ fn heading_with_colon_mid_sentence<'v>(
         .take_while(|it| it.is_word())
         .map(|it| it.text.as_str())
         .collect();
-    let found = vocab.match_heading(&words).filter(|m| m.exact)?;
-    let after = i + found.words;
-    let written = items
-        .get(after)
-        .is_some_and(|it| it.kind == Kind::Recognizer(Mark::Colon));
-    let dictated = items
-        .get(next_real(items, after))
-        .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon));
-    (written || dictated).then_some((found.heading.name.as_str(), after))
+    let colon_after = |after: usize| {
+        let written = items
+            .get(after)
+            .is_some_and(|it| it.kind == Kind::Recognizer(Mark::Colon));
+        let dictated = items
+            .get(next_real(items, after))
+            .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon));
+        written || dictated
+    };
+    if let Some(found) = vocab.match_heading(&words).filter(|m| m.exact) {
+        let after = i + found.words;
+        return colon_after(after).then_some((found.heading.name.as_str(), after));
+    }
+    // A listed mishearing ("… 0,3 järd kolon …"), only before a dictated colon.
+    (1..=words.len()).rev().find_map(|n| {
+        let found = vocab.match_heard_heading(&words[..n])?;
+        let dictated = items
+            .get(next_real(items, i + n))
+            .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon));
+        dictated.then_some((found.heading.name.as_str(), i + n))
+    })
 }
 
 /// "kolon" heard as a word the command rules keep ("kolla", "kikolla", "kola"): a k, then
@@ -701,6 +713,7 @@ fn colons_misheard_after_headings(mut items: Vec<Item>, vocab: &Vocabulary) -> V
             };
             if let Some(at) = colon_at {
                 if is_heading(vocab.match_heading(&words))
+                    || is_heading(vocab.match_heard_heading(&words))
                     || is_heading(vocab.match_heading_by_sound(&words, HEADING_BEFORE_COLON_SCORE))
                 {
                     items[at].kind = Kind::Spoken(Mark::Colon);
@@ -748,6 +761,9 @@ fn heading_before_colon<'v>(
     }
     if vocab.match_heading(&words).is_some_and(|m| m.exact) {
         return None;
+    }
+    if let Some(found) = vocab.match_heard_heading(&words) {
+        return Some((found, last + 1));
     }
     let found = vocab.match_heading_by_sound(&words, HEADING_BEFORE_COLON_SCORE)?;
     (found.words == words.len()).then_some((found, last + 1))
