@@ -141,6 +141,24 @@ fn recognizer_noise_around_commands_is_cleaned() {
     );
 }
 
+/// A unit the recognizer misspelled after a number is still the unit, when it sounds like
+/// one unit only and starts alike; other words after numbers stay.
+#[test]
+fn misheard_units_after_numbers() {
+    for (spoken, expected) in [
+        (
+            "höj amlodipin till tio miljgräm punkt",
+            "Höj amlodipin till 10 mg.",
+        ),
+        ("vikt sjuttio kilogramm", "Vikt 70 kg"),
+        ("Levaxin femtio mikrogramm", "Levaxin 50 mikrogram"),
+        ("promenerar två kilometer", "Promenerar två kilometer"),
+        ("fem miljoner", "Fem miljoner"),
+    ] {
+        assert_eq!(written(spoken), expected, "{spoken}");
+    }
+}
+
 #[test]
 fn numbers_units_and_measurements() {
     for (spoken, expected) in [

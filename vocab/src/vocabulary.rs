@@ -22,6 +22,9 @@ const INDEX_FORMAT: &str = "skriva-vocab-index-1";
 /// Weight of the similarity of two forms' [`loose_phonetic_key`]s against that of their
 /// spellings, in [`Vocabulary::lookup`].
 const LOOSE_SOUND_WEIGHT: f32 = 0.95;
+/// Shortest spoken unit [`Vocabulary::unit_by_sound`] matches: short ones ("gram", "grader")
+/// sound like too many words.
+const UNIT_BY_SOUND_MIN_LETTERS: usize = 8;
 /// Most words in one term form that [`Vocabulary::find_terms`] tries to match.
 const MAX_PHRASE_WORDS: usize = 6;
 
@@ -633,6 +636,46 @@ impl Vocabulary {
             }
         }
         None
+    }
+
+    /// The unit a misheard word after a number sounds like ("miljgräm" → mg): a unit said in
+    /// one long word (at least [`UNIT_BY_SOUND_MIN_LETTERS`] letters) whose
+    /// [`loose_phonetic_key`] starts alike and is at most a quarter different, and no other
+    /// unit as close.
+    pub fn unit_by_sound(&self, word: &str) -> Option<&Unit> {
+        let heard = normalize(word);
+        if heard.chars().count() < 6 || !heard.chars().all(char::is_alphabetic) {
+            return None;
+        }
+        let key = loose_phonetic_key(&heard);
+        let mut best: Option<(f32, usize)> = None;
+        let mut tied = false;
+        for &(ref spoken, i) in &self.units_by_spoken {
+            let [spoken] = spoken.as_slice() else {
+                continue;
+            };
+            if spoken.chars().count() < UNIT_BY_SOUND_MIN_LETTERS {
+                continue;
+            }
+            let spoken_key = loose_phonetic_key(spoken);
+            // A mishearing keeps the first sound ("kilometer" is not "millimeter").
+            if spoken_key.chars().next() != key.chars().next() {
+                continue;
+            }
+            let score = similarity(&spoken_key, &key);
+            if score < 0.75 {
+                continue;
+            }
+            match best {
+                Some((s, j)) if (score - s).abs() < 1e-6 => tied |= j != i,
+                Some((s, _)) if score < s => {}
+                _ => {
+                    best = Some((score, i));
+                    tied = false;
+                }
+            }
+        }
+        best.filter(|_| !tied).map(|(_, i)| &self.sources.units[i])
     }
 
     /// Whether a number after `word` is written in digits: a measurement word ("puls",

@@ -528,7 +528,13 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             .take_while(|it| it.is_word())
             .map(|it| it.text.as_str())
             .collect();
-        if let Some((unit, unit_words)) = vocab.unit_at(&rest) {
+        // A unit misheard ("tio miljgräm"), by sound, when it is clearly one.
+        let unit = vocab.unit_at(&rest).or_else(|| {
+            rest.first()
+                .and_then(|word| vocab.unit_by_sound(word))
+                .map(|unit| (unit, 1))
+        });
+        if let Some((unit, unit_words)) = unit {
             text = format!("{text} {}", unit.written);
             used += unit_words;
             pattern = true;
