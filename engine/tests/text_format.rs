@@ -356,6 +356,11 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
         .corrections
         .iter()
         .all(|c| c.source == CorrectionSource::ClinicalWord));
+    // Whisper's capital on a word it did not know is not kept mid-sentence.
+    assert_eq!(
+        formatted("låg akut Zoicidrisk punkt").text(),
+        "Låg akut suicidrisk."
+    );
     for raw in [
         "knät är svullnat och ömt punkt",
         "laterala malleolen öm punkt",

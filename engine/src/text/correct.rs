@@ -332,7 +332,15 @@ pub(crate) fn correct(
                     TermKind::ClinicalWord => CorrectionSource::ClinicalWord,
                     _ => CorrectionSource::Diagnosis,
                 };
-                Some((n, with_case_of(&item.text, &term.form), source, score))
+                // A word of prose is written as the vocabulary has it: whisper capitalizes
+                // words it does not know ("Låg akut Zoicidrisk"), and sentence starts are
+                // capitalized later anyway.
+                let text = if term.kind == TermKind::ClinicalWord {
+                    term.form.clone()
+                } else {
+                    with_case_of(&item.text, &term.form)
+                };
+                Some((n, text, source, score))
             }
             None => split_compound(item, vocab).map(|(text, source)| (1, text, source, 1.0)),
         };
