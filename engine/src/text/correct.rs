@@ -1,7 +1,8 @@
 //! Term correction: a recognized word that is not Swedish the recognizer knew, but sounds
 //! like a drug, diagnosis or word of clinical prose in the vocabulary ("Atarrax" → "Atarax",
-//! "belegningar" → "beläggningar"), is replaced and the replacement recorded. Conservative by design: only near matches of what was recognized,
-//! never frequent Swedish words, stricter when the recognizer was confident.
+//! "belegningar" → "beläggningar"), is replaced and the replacement recorded. Conservative by
+//! design: only near matches of what was recognized, never frequent Swedish words, stricter
+//! when the recognizer was confident.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
