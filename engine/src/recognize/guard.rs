@@ -157,7 +157,7 @@ pub fn collapse_near_repeats(words: &[String]) -> Vec<usize> {
         [n, n - 1, n + 1].into_iter().find(|&m| {
             letters.get(at..at + m).is_some_and(|repeat| {
                 repeat[0].first() == phrase.first()
-                    && edit_distance(phrase, &joined(repeat)) * 4 <= phrase.len()
+                    && skriva_vocab::edit_distance(phrase, &joined(repeat)) * 4 <= phrase.len()
             })
         })
     };
@@ -186,21 +186,6 @@ pub fn collapse_near_repeats(words: &[String]) -> Vec<usize> {
         i += 1;
     }
     keep
-}
-
-/// Levenshtein distance between two character strings.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, &x) in a.iter().enumerate() {
-        let mut next = vec![i + 1; b.len() + 1];
-        for (j, &y) in b.iter().enumerate() {
-            next[j + 1] = (row[j] + usize::from(x != y))
-                .min(row[j + 1] + 1)
-                .min(next[j] + 1);
-        }
-        row = next;
-    }
-    row[b.len()]
 }
 
 /// Whether a segment only repeats the one before it (whisper re-decoding the end of a short

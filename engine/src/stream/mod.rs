@@ -659,20 +659,20 @@ impl LiveStream {
 /// segments (file transcription looks within each): a phrase repeated over and over, or a
 /// clause said twice with small differences. Committing either would put it in the note.
 fn without_loops(words: Vec<Word>) -> Vec<Word> {
-    let texts: Vec<String> = words.iter().map(|w| w.word.clone()).collect();
-    let keep = guard::collapse_repetitions(&texts, 3);
-    let keep: Vec<usize> = {
-        let kept: Vec<String> = keep.iter().map(|&i| texts[i].clone()).collect();
-        guard::collapse_near_repeats(&kept)
+    // Each guard names the words to keep, by index into the words it was given.
+    let kept_by = |words: &[Word], guard: &dyn Fn(&[String]) -> Vec<usize>| -> Vec<Word> {
+        let texts: Vec<String> = words.iter().map(|w| w.word.clone()).collect();
+        guard(&texts)
             .into_iter()
-            .map(|k| keep[k])
+            .map(|i| words[i].clone())
             .collect()
     };
-    if keep.len() == words.len() {
-        return words;
+    let kept = kept_by(&words, &|texts| guard::collapse_repetitions(texts, 3));
+    let kept = kept_by(&kept, &guard::collapse_near_repeats);
+    if kept.len() < words.len() {
+        tracing::debug!(text = %join_words(&words), kept = kept.len(), "dropping a decoder loop");
     }
-    tracing::debug!(text = %join_words(&words), kept = keep.len(), "dropping a decoder loop");
-    keep.into_iter().map(|i| words[i].clone()).collect()
+    kept
 }
 
 #[cfg(test)]
