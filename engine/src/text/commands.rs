@@ -525,6 +525,26 @@ fn starts_sentence(kind: &Kind) -> bool {
     }
 }
 
+/// The words that may name a heading from `from` on: at most four, up to the first item
+/// that is not a word.
+fn heading_words(items: &[Item], from: usize) -> Vec<&str> {
+    items[from..]
+        .iter()
+        .take(4)
+        .take_while(|it| it.is_word())
+        .map(|it| it.text.as_str())
+        .collect()
+}
+
+/// Whether the next item is still at a sentence start after `kind`: the recognizer's own
+/// punctuation right at a start changes nothing.
+fn at_start_after(at_start: bool, kind: &Kind) -> bool {
+    match kind {
+        Kind::Recognizer(_) if at_start => true,
+        kind => starts_sentence(kind),
+    }
+}
+
 /// Finds "rubrik X" and bare heading words at the start of a sentence.
 fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     let items = colons_misheard_after_headings(items, vocab);
@@ -535,12 +555,7 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         let item = &items[i];
         if item.is_word() && item.lower() == "rubrik" {
             let from = next_real(&items, i + 1);
-            let words: Vec<&str> = items[from..]
-                .iter()
-                .take(4)
-                .take_while(|it| it.is_word())
-                .map(|it| it.text.as_str())
-                .collect();
+            let words = heading_words(&items, from);
             if let Some(found) = vocab.match_heading(&words) {
                 out.push(heading_item(
                     &found.heading.name,
@@ -570,12 +585,7 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             continue;
         }
         if at_start && item.is_word() {
-            let words: Vec<&str> = items[i..]
-                .iter()
-                .take(4)
-                .take_while(|it| it.is_word())
-                .map(|it| it.text.as_str())
-                .collect();
+            let words = heading_words(&items, i);
             if let Some((found, after)) = heading_before_colon(&items, i, vocab) {
                 out.push(heading_item(&found.heading.name, &items[i..after]));
                 i = swallow_heading_colon(&items, after);
@@ -624,10 +634,7 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 continue;
             }
         }
-        match &item.kind {
-            Kind::Recognizer(_) if at_start => {}
-            kind => at_start = starts_sentence(kind),
-        }
+        at_start = at_start_after(at_start, &item.kind);
         out.push(item.clone());
         i += 1;
     }
@@ -643,32 +650,24 @@ fn heading_with_colon_mid_sentence<'v>(
     i: usize,
     vocab: &'v Vocabulary,
 ) -> Option<(&'v str, usize)> {
-    let words: Vec<&str> = items[i..]
-        .iter()
-        .take(4)
-        .take_while(|it| it.is_word())
-        .map(|it| it.text.as_str())
-        .collect();
-    let colon_after = |after: usize| {
-        let written = items
-            .get(after)
-            .is_some_and(|it| it.kind == Kind::Recognizer(Mark::Colon));
-        let dictated = items
+    let words = heading_words(items, i);
+    let dictated_colon_at = |after: usize| {
+        items
             .get(next_real(items, after))
-            .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon));
-        written || dictated
+            .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon))
     };
     if let Some(found) = vocab.match_heading(&words).filter(|m| m.exact) {
         let after = i + found.words;
-        return colon_after(after).then_some((found.heading.name.as_str(), after));
+        let written_colon = items
+            .get(after)
+            .is_some_and(|it| it.kind == Kind::Recognizer(Mark::Colon));
+        return (written_colon || dictated_colon_at(after))
+            .then_some((found.heading.name.as_str(), after));
     }
     // A listed mishearing ("… 0,3 järd kolon …"), only before a dictated colon.
     (1..=words.len()).rev().find_map(|n| {
         let found = vocab.match_heard_heading(&words[..n])?;
-        let dictated = items
-            .get(next_real(items, i + n))
-            .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon));
-        dictated.then_some((found.heading.name.as_str(), i + n))
+        dictated_colon_at(i + n).then_some((found.heading.name.as_str(), i + n))
     })
 }
 
@@ -721,10 +720,7 @@ fn colons_misheard_after_headings(mut items: Vec<Item>, vocab: &Vocabulary) -> V
                 }
             }
         }
-        match &items[i].kind {
-            Kind::Recognizer(_) if at_start => {}
-            kind => at_start = starts_sentence(kind),
-        }
+        at_start = at_start_after(at_start, &items[i].kind);
     }
     items
 }
