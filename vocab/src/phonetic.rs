@@ -105,8 +105,13 @@ pub fn phonetic_key(text: &str) -> String {
 /// assert_ne!(loose_phonetic_key("tonsill"), loose_phonetic_key("tonsillit"));
 /// ```
 pub fn loose_phonetic_key(text: &str) -> String {
+    loosen_key(&phonetic_key(text))
+}
+
+/// A [`phonetic_key`] already computed, made a [`loose_phonetic_key`].
+pub(crate) fn loosen_key(key: &str) -> String {
     let mut out = String::new();
-    for c in phonetic_key(text).chars() {
+    for c in key.chars() {
         let c = match c {
             'y' => 'i',
             'u' => 'o',

@@ -15,7 +15,7 @@ use crate::model::{
     shipped_sources, Abbreviation, Area, Diagnosis, Drug, Heading, SourceText, Sources, Template,
     Unit,
 };
-use crate::phonetic::{loose_phonetic_key, phonetic_key, similarity};
+use crate::phonetic::{loose_phonetic_key, loosen_key, phonetic_key, similarity};
 
 /// Bumped whenever the index layout changes, so stored indexes are rebuilt.
 const INDEX_FORMAT: &str = "skriva-vocab-index-1";
@@ -352,14 +352,12 @@ impl Vocabulary {
             }
         }
         let mut heading_by_alias = HashMap::new();
+        let mut heading_by_heard = HashMap::new();
         for (i, heading) in sources.headings.iter().enumerate() {
             heading_by_alias.insert(normalize(&heading.name), i);
             for alias in &heading.aliases {
                 heading_by_alias.entry(normalize(alias)).or_insert(i);
             }
-        }
-        let mut heading_by_heard = HashMap::new();
-        for (i, heading) in sources.headings.iter().enumerate() {
             for heard in &heading.heard {
                 heading_by_heard.entry(normalize(heard)).or_insert(i);
             }
@@ -720,7 +718,7 @@ impl Vocabulary {
             return Ok(Vec::new());
         }
         let key = phonetic_key(&query);
-        let loose_key = loose_phonetic_key(&query);
+        let loose_key = loosen_key(&key);
         let mut best: BTreeMap<usize, (f32, MatchMethod)> = BTreeMap::new();
         for id in self.index.candidates(&query)? {
             let term = &self.terms[id];
@@ -729,12 +727,13 @@ impl Vocabulary {
                 (1.0, MatchMethod::Exact)
             } else {
                 let spelled = similarity(&form, &query);
-                if phonetic_key(&form) == key {
+                let form_key = phonetic_key(&form);
+                if form_key == key {
                     (0.9_f32.max(spelled).min(0.99), MatchMethod::Phonetic)
                 } else {
                     // Near in sound counts a little less than near in spelling, and never
                     // more than the same sound.
-                    let heard = (similarity(&loose_phonetic_key(&form), &loose_key)
+                    let heard = (similarity(&loosen_key(&form_key), &loose_key)
                         * LOOSE_SOUND_WEIGHT)
                         .min(0.9);
                     if heard > spelled {
