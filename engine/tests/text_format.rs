@@ -2,8 +2,8 @@
 //! word input with probabilities, and the recognizer prompt.
 
 use skriva_engine::text::{
-    format, format_words, initial_prompt, words_text, CorrectionSource, FormatOptions, Piece,
-    SpokenWord, PROMPT_MAX_CHARS,
+    format, format_words, initial_prompt, words_text, CorrectionSource, FormatOptions, Formatted,
+    Piece, SpokenWord, PROMPT_MAX_CHARS,
 };
 use skriva_vocab::Vocabulary;
 
@@ -14,11 +14,15 @@ fn vocab() -> Vocabulary {
     }
 }
 
-fn written(raw: &str) -> String {
-    match format(raw, &vocab(), FormatOptions::default()) {
-        Ok(f) => f.text(),
+fn formatted(raw: &str, vocab: &Vocabulary) -> Formatted {
+    match format(raw, vocab, FormatOptions::default()) {
+        Ok(f) => f,
         Err(e) => panic!("{raw}: {e}"),
     }
+}
+
+fn written(raw: &str) -> String {
+    formatted(raw, &vocab()).text()
 }
 
 #[test]
@@ -106,14 +110,11 @@ fn deletion_commands_remove_the_last_sentence() {
 #[test]
 fn headings_from_rubrik_bare_words_and_next() {
     let v = vocab();
-    let pieces = match format(
+    let pieces = formatted(
         "rubrik psykstatus lugn punkt Bedömning kolon stabil punkt Bedömningen är oförändrad punkt nästa rubrik ok",
         &v,
-        FormatOptions::default(),
-    ) {
-        Ok(f) => f.pieces,
-        Err(e) => panic!("{e}"),
-    };
+    )
+    .pieces;
     let headings: Vec<&Piece> = pieces
         .iter()
         .filter(|p| !matches!(p, Piece::Sentence(_)))
@@ -255,10 +256,7 @@ fn dates_in_swedish_style() {
 fn misheard_drug_names_are_corrected_and_recorded() {
     let v = vocab();
     let raw = "tar Atarrax tjugofem milligram till natten punkt";
-    let formatted = match format(raw, &v, FormatOptions::default()) {
-        Ok(f) => f,
-        Err(e) => panic!("{e}"),
-    };
+    let formatted = formatted(raw, &v);
     assert_eq!(formatted.text(), "Tar Atarax 25 mg till natten.");
     let correction = &formatted.corrections[0];
     assert_eq!(
@@ -312,27 +310,23 @@ fn an_unambiguous_misheard_diagnosis_is_corrected_when_unsure() {
 #[test]
 fn split_hyphenated_and_joined_terms_are_corrected() {
     let v = vocab();
-    let formatted = |raw: &str| match format(raw, &v, FormatOptions::default()) {
-        Ok(f) => f,
-        Err(e) => panic!("{e}"),
-    };
-    let split = formatted("preder ni solont trettio milligram i fem dagar punkt");
+    let split = formatted("preder ni solont trettio milligram i fem dagar punkt", &v);
     assert_eq!(split.text(), "Prednisolon 30 mg i 5 dagar.");
     assert_eq!(split.corrections.len(), 1);
     assert_eq!(split.corrections[0].original, "preder ni solont");
     let raw = "remiss till KBT komma AT-rax tjugofem milligram till natten punkt";
-    let hyphenated = formatted(raw);
+    let hyphenated = formatted(raw, &v);
     assert_eq!(
         hyphenated.text(),
         "Remiss till KBT, Atarax 25 mg till natten."
     );
-    let joined = formatted("kändastma komma förkyld sedan en vecka punkt");
+    let joined = formatted("kändastma komma förkyld sedan en vecka punkt", &v);
     assert_eq!(joined.text(), "Känd astma, förkyld sedan en vecka.");
     assert_eq!(joined.corrections[0].original, "kändastma");
-    let spelled = formatted("bedömning kolon generaliserat ångestsyndrom punkt");
+    let spelled = formatted("bedömning kolon generaliserat ångestsyndrom punkt", &v);
     assert!(spelled.corrections.is_empty(), "{:?}", spelled.corrections);
     // Pieces that sound like no term stay as they were.
-    let other = formatted("lyfte en tung låda i förrgår punkt");
+    let other = formatted("lyfte en tung låda i förrgår punkt", &v);
     assert!(other.corrections.is_empty(), "{:?}", other.corrections);
 }
 
@@ -341,12 +335,9 @@ fn split_hyphenated_and_joined_terms_are_corrected() {
 #[test]
 fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
     let v = vocab();
-    let formatted = |raw: &str| match format(raw, &v, FormatOptions::default()) {
-        Ok(f) => f,
-        Err(e) => panic!("{e}"),
-    };
     let status = formatted(
         "Halzont punkt belegningar på tonsilerna punkt Bloodtrick hundrafemtio över nittio punkt",
+        &v,
     );
     assert_eq!(
         status.text(),
@@ -358,7 +349,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
         .all(|c| c.source == CorrectionSource::ClinicalWord));
     // Whisper's capital on a word it did not know is not kept mid-sentence.
     assert_eq!(
-        formatted("låg akut Zoicidrisk punkt").text(),
+        formatted("låg akut Zoicidrisk punkt", &v).text(),
         "Låg akut suicidrisk."
     );
     for raw in [
@@ -369,7 +360,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
         "hon har simning två gånger i veckan punkt",
         "otillräcklig effekt punkt",
     ] {
-        let kept = formatted(raw);
+        let kept = formatted(raw, &v);
         assert!(kept.corrections.is_empty(), "{raw}: {:?}", kept.corrections);
     }
 }
@@ -378,10 +369,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
     let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt";
-    let formatted = match format(raw, &v, FormatOptions::default()) {
-        Ok(f) => f,
-        Err(e) => panic!("{e}"),
-    };
+    let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),
         "{:?}",
