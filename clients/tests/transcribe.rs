@@ -237,3 +237,66 @@ fn a_file_that_is_not_a_model_is_refused() {
         "{err}"
     );
 }
+
+/// A dictation longer than whisper's 30 s window, through `transcribe --structure` (beam
+/// search, speech decoded in pieces cut at pauses): every clip's headings arrive in order,
+/// word times rise through the whole recording, and the last clip's words are not lost.
+#[test]
+fn a_long_dictation_becomes_a_note_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clips = [
+        "pc09_dikt_tonsillit.wav",
+        "pc10_dikt_hypertoni.wav",
+        "ps10_dikt_suicidrisk.wav",
+    ];
+    let mut samples = Vec::new();
+    let mut last_start = 0.0;
+    for clip in clips {
+        let (pcm, _) =
+            skriva_engine::audio::load_file(&repo().join("corpora/sv-clinical").join(clip))
+                .expect("clip");
+        last_start = samples.len() as f64 / 16_000.0;
+        samples.extend_from_slice(&pcm.samples);
+        samples.extend(std::iter::repeat_n(0.0, 16_000));
+    }
+    let long = dir.path().join("long.wav");
+    write_wav(&long, &samples);
+    let duration = samples.len() as f64 / 16_000.0;
+    assert!(duration > 50.0, "{duration}");
+    let out = skriva(&[
+        "transcribe",
+        "--structure",
+        "--format",
+        "json",
+        &long.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = &json_lines(&stdout(&out))[0];
+    let mut previous = 0.0;
+    let mut words_in_last_clip = 0;
+    for seg in doc["segments"].as_array().expect("segments") {
+        for w in seg["words"].as_array().expect("words") {
+            let start = w["start"].as_f64().expect("start");
+            assert!(start + 0.05 >= previous, "word {w} goes back in time");
+            assert!(start <= duration, "word {w} after the end");
+            previous = start;
+            if start >= last_start {
+                words_in_last_clip += 1;
+            }
+        }
+    }
+    assert!(words_in_last_clip >= 10, "the last clip was lost: {doc}");
+    let headings: Vec<&str> = doc["note"]["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .filter_map(|s| s["heading"].as_str())
+        .collect();
+    for wanted in ["Kontaktorsak", "Status", "Bedömning", "Åtgärd"] {
+        assert!(headings.contains(&wanted), "{wanted} missing: {headings:?}");
+    }
+    assert!(
+        headings.contains(&"Suicidriskbedömning") || headings.contains(&"Skyddande faktorer"),
+        "the last clip's headings are missing: {headings:?}"
+    );
+}

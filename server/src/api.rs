@@ -360,8 +360,12 @@ fn decode_options(
     prompt: Option<String>,
 ) -> Result<DecodeOptions> {
     let mut options = state.config().streaming.decode.clone();
-    // Whole recordings decode like `skriva transcribe`: whisper's full window, best accuracy.
+    // Whole recordings decode like `skriva transcribe --structure`: whisper's full window,
+    // beam search, speech in pieces cut at pauses.
+    let notes = DecodeOptions::for_notes();
     options.fit_encoder_to_audio = false;
+    options.beam_size = options.beam_size.max(notes.beam_size);
+    options.chunk_s = notes.chunk_s;
     if let Some(language) = language {
         if !(language == "auto"
             || (language.len() == 2 && language.chars().all(|c| c.is_ascii_lowercase())))

@@ -29,9 +29,13 @@ pub struct Args {
     /// Spoken language (ISO 639-1), or `auto`.
     #[arg(long, default_value = "sv")]
     language: String,
-    /// Beam width (1 = greedy decoding).
-    #[arg(long, default_value_t = 1)]
-    beam_size: usize,
+    /// Beam width (1 = greedy decoding) [default: 1; 5 with --structure].
+    #[arg(long)]
+    beam_size: Option<usize>,
+    /// Decode speech in pieces of at most this many seconds, cut at pauses (0: whisper's
+    /// 30 s windows over all speech) [default: 0; 25 with --structure].
+    #[arg(long)]
+    chunk_s: Option<f64>,
     /// Initial prompt that primes the recognizer's vocabulary and style.
     #[arg(long)]
     prompt: Option<String>,
@@ -60,11 +64,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         (None, None) => None,
     };
+    // A note is worth a slower, more careful decode than a plain transcript.
+    let base = if args.structure {
+        DecodeOptions::for_notes()
+    } else {
+        DecodeOptions::default()
+    };
+    if args.chunk_s.is_some_and(|s| !s.is_finite() || s < 0.0) {
+        anyhow::bail!("--chunk-s must be a number of seconds, 0 or more");
+    }
     let options = DecodeOptions {
         language: args.language.clone(),
         initial_prompt: prompt,
-        beam_size: args.beam_size.max(1),
-        ..DecodeOptions::default()
+        beam_size: args.beam_size.unwrap_or(base.beam_size).max(1),
+        chunk_s: args.chunk_s.unwrap_or(base.chunk_s),
+        ..base
     };
     let show_progress = std::io::stderr().is_terminal();
     let mut failures = 0usize;

@@ -80,6 +80,10 @@ pub struct DecodeOptions {
     /// Run the encoder over the audio's length (plus a margin) instead of whisper's full 30 s
     /// window. Several times faster on short inputs (live re-decodes), slightly less accurate.
     pub fit_encoder_to_audio: bool,
+    /// Longest stretch of speech (seconds) decoded as one piece when a VAD splits the clip:
+    /// consecutive speech regions are grouped up to this length and each group is decoded on
+    /// its own, primed by the initial prompt. Zero decodes all speech as one stream.
+    pub chunk_s: f64,
 }
 
 impl Default for DecodeOptions {
@@ -92,9 +96,31 @@ impl Default for DecodeOptions {
             no_speech_threshold: 0.6,
             use_context: true,
             fit_encoder_to_audio: false,
+            chunk_s: 0.0,
         }
     }
 }
+
+impl DecodeOptions {
+    /// Options for a whole recording that becomes a journal note (`skriva transcribe
+    /// --structure`, an uploaded recording): beam search of width [`NOTE_BEAM_SIZE`], and
+    /// speech decoded in pieces of at most [`NOTE_CHUNK_S`] seconds cut at pauses, so that a
+    /// long dictation is not decoded across whisper's fixed 30 s windows, which cut words in
+    /// two and let one garbled window derail the next.
+    pub fn for_notes() -> Self {
+        Self {
+            beam_size: NOTE_BEAM_SIZE,
+            chunk_s: NOTE_CHUNK_S,
+            ..Self::default()
+        }
+    }
+}
+
+/// Beam width for recordings that become notes (see [`DecodeOptions::for_notes`]).
+pub const NOTE_BEAM_SIZE: usize = 5;
+/// Longest piece of speech decoded at once for a note, in seconds (see
+/// [`DecodeOptions::for_notes`]); below whisper's 30 s window.
+pub const NOTE_CHUNK_S: f64 = 25.0;
 
 /// One stream's whisper.cpp decoding state (its compute buffers and sampling generator), made
 /// by [`Recognizer::new_state`]. A live stream keeps one for its whole life instead of
@@ -226,6 +252,9 @@ impl Recognizer {
             Some(vad) => {
                 let regions = vad.speech_regions(&pcm.samples)?;
                 tracing::debug!(regions = regions.len(), "speech regions");
+                if options.chunk_s > 0.0 {
+                    return self.decode_chunks(&pcm.samples, &regions, options, progress);
+                }
                 PackedSpeech::pack(&pcm.samples, &regions)
             }
             None => PackedSpeech::whole(&pcm.samples),
@@ -234,6 +263,40 @@ impl Recognizer {
             return Ok(Vec::new());
         }
         self.decode_packed(&packed, options, progress)
+    }
+
+    /// Decodes groups of consecutive speech regions, each up to `options.chunk_s` long, one
+    /// after the other in one state.
+    fn decode_chunks(
+        &self,
+        samples: &[f32],
+        regions: &[SpeechRegion],
+        options: &DecodeOptions,
+        mut progress: Option<Box<dyn FnMut(i32) + Send>>,
+    ) -> Result<Vec<Segment>> {
+        let chunks = vad::group_regions(regions, options.chunk_s);
+        let total: f64 = regions.iter().map(|r| r.end - r.start).sum();
+        let mut done = 0.0;
+        let mut state = self.new_state()?;
+        let mut segments = Vec::new();
+        for chunk in &chunks {
+            let packed = PackedSpeech::pack(samples, chunk);
+            if packed.is_empty() {
+                continue;
+            }
+            tracing::debug!(
+                start = chunk[0].start,
+                end = chunk[chunk.len() - 1].end,
+                regions = chunk.len(),
+                "decoding a chunk"
+            );
+            segments.extend(self.decode_packed_with(&mut state, &packed, options, None)?);
+            done += chunk.iter().map(|r| r.end - r.start).sum::<f64>();
+            if let Some(cb) = progress.as_mut() {
+                cb((100.0 * done / total.max(1e-9)).round() as i32);
+            }
+        }
+        Ok(segments)
     }
 
     /// A decoding state of this model for a caller that decodes many times (a live stream).

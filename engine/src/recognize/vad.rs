@@ -122,6 +122,27 @@ impl Vad {
     }
 }
 
+/// Consecutive `regions` grouped so that each group spans at most `max_s` seconds of speech
+/// (pauses between regions not counted). A region longer than `max_s` is a group of its own.
+pub fn group_regions(regions: &[SpeechRegion], max_s: f64) -> Vec<Vec<SpeechRegion>> {
+    let mut groups: Vec<Vec<SpeechRegion>> = Vec::new();
+    let mut length = 0.0;
+    for region in regions {
+        let len = region.end - region.start;
+        match groups.last_mut() {
+            Some(group) if length + len <= max_s => {
+                group.push(*region);
+                length += len;
+            }
+            _ => {
+                groups.push(vec![*region]);
+                length = len;
+            }
+        }
+    }
+    groups
+}
+
 /// Speech regions packed into one buffer, with the map back to original time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PackedSpeech {
@@ -249,5 +270,25 @@ mod tests {
     fn whole_is_identity() {
         let packed = PackedSpeech::whole(&[0.0; 32_000]);
         assert!((packed.to_original(1.25) - 1.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn regions_are_grouped_up_to_the_chunk_length_in_order() {
+        let region = |start: f64, end: f64| SpeechRegion { start, end };
+        // 4 s, 5 s, 3 s, 12 s (longer than a chunk), 2 s of speech.
+        let regions = [
+            region(0.0, 4.0),
+            region(4.5, 9.5),
+            region(10.0, 13.0),
+            region(20.0, 32.0),
+            region(33.0, 35.0),
+        ];
+        let groups = group_regions(&regions, 10.0);
+        let lengths: Vec<usize> = groups.iter().map(Vec::len).collect();
+        assert_eq!(lengths, vec![2, 1, 1, 1]);
+        // Nothing dropped, nothing reordered.
+        let flat: Vec<SpeechRegion> = groups.into_iter().flatten().collect();
+        assert_eq!(flat, regions.to_vec());
+        assert!(group_regions(&[], 10.0).is_empty());
     }
 }
