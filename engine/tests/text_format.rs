@@ -472,3 +472,48 @@ fn recognizer_spellings_of_commands_headings_and_numbers() {
         "Vid den tidpunkten kom hon in."
     );
 }
+
+/// Commands and headings the recognizer glued onto the next word, as Whisper base writes
+/// long synthetic dictations: "punkt" before a word, "rubrik" before its heading, a heading
+/// before its first word of text, "punkt" inside a word before a heading.
+#[test]
+fn commands_glued_onto_the_next_word_are_cut_off() {
+    assert_eq!(
+        written("Rubrikeaktuellt mår bra punktingar bröstsmärtor punkt Rubriksstatus puls sjuttiotvå punkt"),
+        "Aktuellt\nMår bra. Ingar bröstsmärtor.\nStatus\nPuls 72."
+    );
+    assert_eq!(
+        written(
+            "rubrik, kontaktorsakremis från vårdcentralen punktrabriksbedömning depression punkt"
+        ),
+        "Kontaktorsak\nRemiss från vårdcentralen.\nBedömning\nDepression."
+    );
+    assert_eq!(
+        written("Rebrika läkemedel kolon Sertralin punkt rubrik psykisk statusvaken och orienterad punkt"),
+        "Läkemedel\nSertralin.\nPsykiskt status\nVaken och orienterad."
+    );
+    assert_eq!(
+        written("fyra av fyra centorkriterierpunktåtgärd kolon vila punkt"),
+        "Fyra av fyra centorkriterier.\nÅtgärd\nVila."
+    );
+    // A heading whose start the recognizer garbled, before the clinician's colon.
+    assert_eq!(
+        written("rubrik så vi sitt riskbedömnning kolon inga dödstankar punkt"),
+        "Suicidriskbedömning\nInga dödstankar."
+    );
+    // Words that begin or end like a command stay whole.
+    assert_eq!(
+        written("lumbalpunktion planeras punkt punktlig ankomst punkt rubrikerna ändras inte punkt vid tidpunkten kom hon punkt"),
+        "Lumbalpunktion planeras. Punktlig ankomst. Rubrikerna ändras inte. Vid tidpunkten kom hon."
+    );
+    // After "rubrik", words that name no known heading are a clinic's own heading only when
+    // the clinician ends them with a colon or full stop.
+    assert_eq!(
+        written("rubrik hjärtstatus kolon regelbunden rytm punkt"),
+        "Hjärtstatus\nRegelbunden rytm."
+    );
+    assert_eq!(
+        written("rubrik hjärtstatus regelbunden rytm komma inga blåsljud punkt"),
+        "Hjärtstatus regelbunden rytm, inga blåsljud."
+    );
+}

@@ -262,7 +262,7 @@ pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
                 );
                 let right_ok = command_word(&right).is_some();
                 if left_ok && right_ok {
-                    split = Some((left, right, at));
+                    split = Some(at);
                     break;
                 }
             }
@@ -271,13 +271,8 @@ pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
             split = glued_trailing_command(&item.text);
         }
         match split {
-            Some((left, right, at)) => {
-                let mut first = item.clone();
-                first.text = left;
-                first.end = item.start + at;
-                let mut second = item;
-                second.text = right;
-                second.start += at;
+            Some(at) => {
+                let (first, second) = split_item(item, at);
                 out.push(first);
                 out.push(second);
             }
@@ -287,10 +282,214 @@ pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
     out
 }
 
-/// "hypertonipunkt" → ("hypertoni", "punkt", 9), "Status-kolan" → ("Status", "kolan", 7):
+/// `item` cut into two words at character `at` of its text.
+fn split_item(item: Item, at: usize) -> (Item, Item) {
+    let chars: Vec<char> = item.text.chars().collect();
+    let mut first = item.clone();
+    first.text = chars[..at].iter().collect();
+    first.end = item.start + at;
+    let mut second = item;
+    second.text = chars[at..].iter().collect();
+    second.start += at;
+    (first, second)
+}
+
+/// Words that begin with "punkt" and are words of their own ("punktion", "punktering").
+const WORDS_STARTING_WITH_PUNKT: [&str; 8] = [
+    "punkter",
+    "punktion",
+    "punktlig",
+    "punktvis",
+    "punktskrift",
+    "punktform",
+    "punktinsats",
+    "punktmarkering",
+];
+
+/// How the recognizer writes "rubrik" besides the spellings [`command_word`] accepts: an
+/// ending vowel or "s" from the word after it ("rubrike", "rebrika", "rubriks"), and the "t"
+/// of a "punkt" before it ("trebrik"). Taken as "rubrik" only before a heading.
+const RUBRIK_HEARD: [&str; 17] = [
+    "rubrike", "rubriker", "rubriks", "rubrika", "rubrikes", "rebrika", "rebrike", "rebriks",
+    "rabrik", "rabriks", "rabrika", "rabrike", "trebrik", "trebbrik", "trybrik", "trabrik",
+    "rubri",
+];
+
+fn sounds_like_rubrik(lower: &str) -> bool {
+    command_word(lower) == Some(Word::Rubrik) || RUBRIK_HEARD.contains(&lower)
+}
+
+/// Dictation commands and headings the recognizer glued onto the next word: "punktingar"
+/// (punkt, ingar), "Rubrikeaktuellt" (rubrik, aktuellt), "punktrabriksstatus" (punkt,
+/// rubrik, status), and after "rubrik" a heading glued to its first word of text
+/// ("kontaktorsakremis", "statusvaken", "planerinprotanning"). A misheard "rubrik" standing
+/// alone ("Rebrika aktuellt") becomes "rubrik" when a heading follows. Each cut needs the
+/// command or heading on its side, so ordinary words are left whole.
+pub(crate) fn split_glued_commands(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
+    let mut queue: std::collections::VecDeque<Item> = items.into();
+    let mut out: Vec<Item> = Vec::with_capacity(queue.len());
+    // Words left (after a "rubrik") that may still carry the heading glued to their text.
+    let mut heading_words_left = 0usize;
+    while let Some(mut item) = queue.pop_front() {
+        if !item.is_word() {
+            if !matches!(item.kind, Kind::Recognizer(_)) {
+                heading_words_left = 0;
+            }
+            out.push(item);
+            continue;
+        }
+        let lower = item.lower();
+        let letters = lower.chars().count();
+        let following: Vec<String> = queue
+            .iter()
+            .filter(|it| !matches!(it.kind, Kind::Recognizer(_)))
+            .take(3)
+            .take_while(|it| it.is_word())
+            .map(Item::lower)
+            .collect();
+        if let Some(at) = glued_leading_punkt(&lower) {
+            let (punkt, rest) = split_item(item, at);
+            out.push(punkt);
+            queue.push_front(rest);
+            heading_words_left = 0;
+            continue;
+        }
+        if let Some((at, len)) = punkt_inside_before_heading(&lower, &following, vocab) {
+            let (left, rest) = split_item(item, at);
+            let (punkt, right) = split_item(rest, len);
+            out.extend([left, punkt]);
+            queue.push_front(right);
+            heading_words_left = 0;
+            continue;
+        }
+        if let Some(at) = glued_rubrik(&lower, &following, vocab) {
+            let (mut rubrik, rest) = split_item(item, at);
+            rubrik.text = "rubrik".into();
+            out.push(rubrik);
+            queue.push_front(rest);
+            heading_words_left = 2;
+            continue;
+        }
+        if sounds_like_rubrik(&lower) {
+            let names_heading = heading_follows(&following, vocab);
+            if command_word(&lower) == Some(Word::Rubrik) || names_heading {
+                item.text = "rubrik".into();
+                out.push(item);
+                heading_words_left = 2;
+                continue;
+            }
+        }
+        if heading_words_left > 0 && letters >= 8 {
+            if let Some(at) = glued_heading(&lower, vocab) {
+                let (heading, rest) = split_item(item, at);
+                out.push(heading);
+                out.push(rest);
+                heading_words_left = 0;
+                continue;
+            }
+        }
+        heading_words_left = heading_words_left.saturating_sub(1);
+        out.push(item);
+    }
+    out
+}
+
+/// "punktingar" → 5: a word that is "punkt" glued to at least three more letters, unless
+/// it is a word of its own ("punktion", "punktlig").
+fn glued_leading_punkt(lower: &str) -> Option<usize> {
+    let rest = lower.strip_prefix("punkt")?;
+    (rest.chars().count() >= 3
+        && rest.chars().all(char::is_alphabetic)
+        && !WORDS_STARTING_WITH_PUNKT
+            .iter()
+            .any(|word| lower.starts_with(word)))
+    .then_some(5)
+}
+
+/// "centorkriterierpunktåtgärd" → (15, 5): a "punkt" inside a word, between at least three
+/// letters and a heading (or a spelling of "rubrik" and a heading): where it starts and how
+/// long it is. Compounds with "punkt" ("tidpunkten", "synpunkter") go on with no heading.
+fn punkt_inside_before_heading(
+    lower: &str,
+    following: &[String],
+    vocab: &Vocabulary,
+) -> Option<(usize, usize)> {
+    let chars: Vec<char> = lower.chars().collect();
+    if chars.len() < 11 || !chars.iter().all(|c| c.is_alphabetic()) {
+        return None;
+    }
+    let punkt: Vec<char> = "punkt".chars().collect();
+    (3..=chars.len() - 8).find_map(|at| {
+        if chars[at..at + 5] != punkt[..] {
+            return None;
+        }
+        let right: String = chars[at + 5..].iter().collect();
+        let mut words = vec![right.clone()];
+        words.extend(following.iter().cloned());
+        let heading = vocab.match_heading(&[&right]).is_some()
+            || vocab
+                .match_heading_by_sound(&[&right], RUBRIK_HEADING_SCORE)
+                .is_some()
+            || glued_rubrik(&right, following, vocab).is_some()
+            || (sounds_like_rubrik(&right) && heading_follows(&words[1..], vocab));
+        heading.then_some((at, 5))
+    })
+}
+
+/// "rubrikeaktuellt" → 7: a word that starts with a spelling of "rubrik" and goes on with a
+/// heading (exactly, by sound, or itself glued to the next word), the end of the "rubrik".
+fn glued_rubrik(lower: &str, following: &[String], vocab: &Vocabulary) -> Option<usize> {
+    let chars: Vec<char> = lower.chars().collect();
+    if chars.len() < 8 || !chars.iter().all(|c| c.is_alphabetic()) {
+        return None;
+    }
+    (5..=9.min(chars.len() - 3)).rev().find(|&at| {
+        let prefix: String = chars[..at].iter().collect();
+        if !sounds_like_rubrik(&prefix) {
+            return false;
+        }
+        let rest: String = chars[at..].iter().collect();
+        let mut words = vec![rest.clone()];
+        words.extend(following.iter().cloned());
+        heading_follows(&words, vocab) || glued_heading(&rest, vocab).is_some()
+    })
+}
+
+/// Whether `words` open with a heading: an alias (exactly or one edit away), or one or two
+/// words that sound like one.
+fn heading_follows(words: &[String], vocab: &Vocabulary) -> bool {
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    if words.is_empty() {
+        return false;
+    }
+    vocab.match_heading(&words).is_some()
+        || vocab
+            .match_heading_by_sound(&words[..words.len().min(2)], RUBRIK_HEADING_SCORE)
+            .is_some()
+}
+
+/// Least sound similarity for a heading named after "rubrik".
+const RUBRIK_HEADING_SCORE: f32 = 0.8;
+
+/// "kontaktorsakremis" → 12, "planerinprotanning" → 8: where a heading (an exact alias, else
+/// one edit away) glued to the start of a longer word ends, leaving at least three letters.
+/// A word that is itself a heading ("bedömningen") is not cut.
+fn glued_heading(lower: &str, vocab: &Vocabulary) -> Option<usize> {
+    let chars: Vec<char> = lower.chars().collect();
+    if chars.len() < 8 || vocab.match_heading(&[lower]).is_some() {
+        return None;
+    }
+    let prefix = |at: usize| chars[..at].iter().collect::<String>();
+    let cuts = || (5..=chars.len() - 3).rev();
+    cuts()
+        .find(|&at| vocab.match_heading(&[&prefix(at)]).is_some_and(|m| m.exact))
+        .or_else(|| cuts().find(|&at| vocab.match_heading(&[&prefix(at)]).is_some()))
+}
+
+/// "hypertonipunkt" → 9, "Status-kolan" → 7 (where the command starts):
 /// a word of at least three letters with "punkt", "kolon" or "komma" (or a misheard form)
 /// glued to its end, unless the whole is a real compound.
-fn glued_trailing_command(word: &str) -> Option<(String, String, usize)> {
+fn glued_trailing_command(word: &str) -> Option<usize> {
     let lower = word.to_lowercase();
     let is_punctuation_command = |part: &str| {
         matches!(
@@ -300,8 +499,7 @@ fn glued_trailing_command(word: &str) -> Option<(String, String, usize)> {
     };
     if let Some((left, right)) = word.rsplit_once('-') {
         if left.chars().count() >= 3 && is_punctuation_command(right) {
-            let at = left.chars().count() + 1;
-            return Some((left.to_owned(), right.to_owned(), at));
+            return Some(left.chars().count() + 1);
         }
     }
     if COMPOUNDS_ENDING_IN_COMMAND.contains(&lower.as_str())
@@ -318,8 +516,7 @@ fn glued_trailing_command(word: &str) -> Option<(String, String, usize)> {
         let at = chars.len() - tail;
         let right: String = chars[at..].iter().collect();
         if is_punctuation_command(&right) {
-            let left: String = chars[..at].iter().collect();
-            return Some((left, right, at));
+            return Some(at);
         }
     }
     None
@@ -556,7 +753,10 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         if item.is_word() && item.lower() == "rubrik" {
             let from = next_real(&items, i + 1);
             let words = heading_words(&items, from);
-            if let Some(found) = vocab.match_heading(&words) {
+            let found = vocab.match_heading(&words).or_else(|| {
+                vocab.match_heading_by_sound(&words[..words.len().min(2)], RUBRIK_HEADING_SCORE)
+            });
+            if let Some(found) = found {
                 out.push(heading_item(
                     &found.heading.name,
                     &items[i..from + found.words],
@@ -565,9 +765,35 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 at_start = true;
                 continue;
             }
-            // A clinic's own heading: the words up to the next punctuation, at most four.
+            // A clinic's own heading: the words up to the clinician's colon or full stop, at
+            // most four. Without one, the words are more likely a heading misheard.
             let custom: Vec<&Item> = items[from..].iter().take_while(|it| it.is_word()).collect();
-            if !custom.is_empty() && custom.len() <= 4 {
+            let delimited = items.get(from + custom.len()).is_none_or(|it| {
+                matches!(
+                    it.kind,
+                    Kind::Spoken(Mark::Colon | Mark::Period)
+                        | Kind::Command(Command::LineBreak | Command::Paragraph)
+                )
+            });
+            if !custom.is_empty() && custom.len() <= 4 && delimited {
+                // Unless the words end in a heading the recognizer garbled the start of
+                // ("Så vi sitt riskbedömnning" for "suicidriskbedömning").
+                let texts: Vec<&str> = custom.iter().map(|it| it.text.as_str()).collect();
+                let ending = (1..=texts.len().min(2)).find_map(|n| {
+                    let tail = &texts[texts.len() - n..];
+                    vocab
+                        .match_heading(tail)
+                        .filter(|m| m.words == n)
+                        .or_else(|| vocab.match_heading_by_sound(tail, RUBRIK_HEADING_SCORE))
+                        .filter(|m| m.words == n)
+                });
+                let end = from + custom.len();
+                if let Some(found) = ending {
+                    out.push(heading_item(&found.heading.name, &items[i..end]));
+                    i = swallow_heading_colon(&items, end);
+                    at_start = true;
+                    continue;
+                }
                 let name = capitalize(
                     &custom
                         .iter()
@@ -575,7 +801,6 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                         .collect::<Vec<_>>()
                         .join(" "),
                 );
-                let end = from + custom.len();
                 out.push(heading_item(&name, &items[i..end]));
                 i = swallow_heading_colon(&items, end);
                 at_start = true;

@@ -201,6 +201,7 @@ pub fn words_text(words: &[SpokenWord]) -> String {
 
 fn run(items: Vec<tokens::Item>, vocab: &Vocabulary, options: FormatOptions) -> Result<Formatted> {
     let items = commands::split_merged(items);
+    let items = commands::split_glued_commands(items, vocab);
     let items = tokens::repair_number_words(items);
     let items = numbers::abbreviations(items, vocab);
     let items = numbers::numbers(items, vocab);
