@@ -232,22 +232,34 @@ fn patient_line(sentence: &str) -> Option<NoteMetadata> {
         .first()
         .map(|w| clean(w).to_lowercase())
         .unwrap_or_default();
-    let introduces = matches!(first.as_str(), "patient" | "patienten" | "namn" | "pat");
-    if personnummer.is_none() && !(introduces && words.len() <= 5) {
+    // The recognizer may glue the name to "Patient" ("Patientanalink").
+    let glued_name = first
+        .strip_prefix("patient")
+        .filter(|rest| rest.chars().count() >= 3 && !rest.starts_with("en"));
+    let introduces =
+        matches!(first.as_str(), "patient" | "patienten" | "namn" | "pat") || glued_name.is_some();
+    let lower: Vec<String> = words.iter().map(|w| clean(w).to_lowercase()).collect();
+    // "personnummer", or the two words the recognizer makes of it ("person numera").
+    let names_number_at = |i: usize| {
+        matches!(
+            lower[i].as_str(),
+            "personnummer" | "personnumret" | "personnumer" | "pnr" | "född"
+        ) || (lower[i].starts_with("pers")
+            && lower.get(i + 1).is_some_and(|next| next.starts_with("num")))
+    };
+    let says_number = (0..lower.len()).any(names_number_at);
+    // A garbled number is left out, but the sentence still names the patient.
+    if personnummer.is_none() && !(introduces && (words.len() <= 5 || says_number)) {
         return None;
     }
     let mut name_words = Vec::new();
+    if let Some(rest) = glued_name {
+        name_words.push(capitalized(rest));
+    }
     let start = usize::from(introduces);
-    for word in words.iter().skip(start) {
+    for (i, word) in words.iter().enumerate().skip(start) {
         let word = clean(word);
-        let lower = word.to_lowercase();
-        if word.is_empty()
-            || matches!(
-                lower.as_str(),
-                "personnummer" | "personnumret" | "pnr" | "född"
-            )
-            || word.chars().any(|c| c.is_ascii_digit())
-        {
+        if word.is_empty() || names_number_at(i) || word.chars().any(|c| c.is_ascii_digit()) {
             break;
         }
         name_words.push(capitalized(&word));
@@ -548,5 +560,18 @@ mod tests {
             Some((Some("Anna Lindqvist".into()), Some("19850312-1234".into())))
         );
         assert!(patient_line("Patienten söker för halsont sedan tre dagar.").is_none());
+        // A number the recognizer garbled is left out; "Persson" is a name, "person
+        // numera" the word.
+        let line = patient_line("Patient Eva Persson person numera 90, 90, 11, 04.");
+        assert_eq!(
+            line.map(|m| (m.patient_name, m.personnummer)),
+            Some((Some("Eva Persson".into()), None))
+        );
+        let line = patient_line("Patientanalink visst person numera 1985031212234.");
+        assert_eq!(
+            line.and_then(|m| m.patient_name),
+            Some("Analink Visst".into())
+        );
+        assert!(patient_line("Patienten söker för personalens skull, nummer två.").is_none());
     }
 }
