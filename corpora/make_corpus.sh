@@ -7,7 +7,8 @@
 # peak-normalized to -3 dBFS. manifest.tsv is rewritten from the same source.
 # The output is deterministic for a given espeak-ng/mbrola/sox version.
 #
-# Usage: corpora/make_corpus.sh [OUT_DIR]   (default: corpora/sv-clinical)
+# Usage: corpora/make_corpus.sh [OUT_DIR] [SENTENCES_TSV]
+#        (defaults: corpora/sv-clinical and its sentences.tsv)
 #
 # sentences.tsv columns (tab-separated, UTF-8, header row):
 #   id      clip id; the clip is written as <id>.wav
@@ -24,7 +25,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src_dir="$here/sv-clinical"
 out_dir="${1:-$src_dir}"
-sentences="$src_dir/sentences.tsv"
+sentences="${2:-$src_dir/sentences.tsv}"
 
 install_hint() {
     cat >&2 <<'EOF'

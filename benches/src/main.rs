@@ -59,6 +59,20 @@ struct StructureArgs {
     /// Only the first N clips of an audio corpus.
     #[arg(long)]
     limit: Option<usize>,
+    /// Decoder beam width for the audio level [default: as `skriva transcribe --structure`].
+    #[arg(long)]
+    beam_size: Option<usize>,
+    /// Decode speech in pieces of at most this many seconds, 0 for whisper's 30 s windows
+    /// over all speech [default: as `skriva transcribe --structure`].
+    #[arg(long)]
+    chunk_s: Option<f64>,
+    /// Do not condition a piece on the text decoded before it.
+    #[arg(long)]
+    no_context: bool,
+    /// Keep each clip's recognized words in this folder and reuse them when the model and
+    /// decoding options are the same (to measure changes to the text stages quickly).
+    #[arg(long)]
+    words_cache: Option<PathBuf>,
     /// Where `structure.json` and `structure.md` go.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
     out: PathBuf,
@@ -325,13 +339,21 @@ fn structure(args: &StructureArgs) -> Result<()> {
             None => available_threads(),
         };
         let config = skriva::recognizer_config(&model, &vad_model, threads);
-        cases.extend(bench::audio_cases(
-            corpus,
-            &config,
-            &vocab,
-            !args.no_prompt,
-            args.limit,
-        )?);
+        let settings = bench::AudioSettings {
+            prompt: !args.no_prompt,
+            decode: {
+                let notes = DecodeOptions::for_notes();
+                DecodeOptions {
+                    beam_size: args.beam_size.unwrap_or(notes.beam_size).max(1),
+                    chunk_s: args.chunk_s.unwrap_or(notes.chunk_s).max(0.0),
+                    use_context: !args.no_context,
+                    ..notes
+                }
+            },
+            limit: args.limit,
+            words_cache: args.words_cache.clone(),
+        };
+        cases.extend(bench::audio_cases(corpus, &config, &vocab, &settings)?);
         model_used = Some(model);
     }
     let (rows, scores) = bench::run(&cases, &vocab)?;

@@ -144,14 +144,27 @@ pub fn parse_written_note(note: &str) -> Result<Note> {
     })
 }
 
+/// How the audio level recognizes its clips.
+#[derive(Debug, Clone)]
+pub struct AudioSettings {
+    /// Prime the recognizer with the template's initial prompt.
+    pub prompt: bool,
+    /// The decoding options besides the prompt (beam, chunking, context).
+    pub decode: DecodeOptions,
+    /// Only the first N clips.
+    pub limit: Option<usize>,
+    /// A folder keeping each clip's recognized words, keyed by clip, model and decoding
+    /// options, so a change to the text stages is measured without recognizing again.
+    pub words_cache: Option<PathBuf>,
+}
+
 /// The dictation clips of a manifest (rows with a `note`), transcribed once each with the
 /// template's initial prompt (or none).
 pub fn audio_cases(
     manifest: &Path,
     config: &RecognizerConfig,
     vocab: &Vocabulary,
-    prompt: bool,
-    limit: Option<usize>,
+    settings: &AudioSettings,
 ) -> Result<Vec<BenchCase>> {
     let corpus = Corpus::load(manifest)?;
     let mut clips: Vec<_> = corpus
@@ -159,14 +172,13 @@ pub fn audio_cases(
         .into_iter()
         .filter(|c| c.meta.get("note").is_some_and(|n| !n.is_empty()))
         .collect();
-    if let Some(n) = limit {
+    if let Some(n) = settings.limit {
         clips.truncate(n);
     }
     if clips.is_empty() {
         bail!("{}: no clips with a written `note`", manifest.display());
     }
-    let recognizer = Recognizer::load(config)
-        .with_context(|| format!("cannot load {}", config.model.display()))?;
+    let mut recognizer = None;
     let mut cases = Vec::with_capacity(clips.len());
     for (n, clip) in clips.iter().enumerate() {
         let template = match clip.meta.get("domain").map(String::as_str) {
@@ -175,19 +187,47 @@ pub fn audio_cases(
         };
         let prompt_text = skriva_engine::text::initial_prompt(vocab.template(template)?, vocab);
         let options = DecodeOptions {
-            initial_prompt: prompt.then_some(prompt_text),
-            ..DecodeOptions::default()
+            initial_prompt: settings.prompt.then_some(prompt_text),
+            ..settings.decode.clone()
         };
-        let transcript = recognizer
-            .transcribe_file(&clip.audio, &options, None)
-            .with_context(|| format!("cannot transcribe {}", clip.audio.display()))?;
-        tracing::info!(
-            clip = %clip.id,
-            "{}/{}: {}",
-            n + 1,
-            clips.len(),
-            transcript.text
-        );
+        let cached = settings
+            .words_cache
+            .as_ref()
+            .map(|dir| dir.join(cache_name(&clip.id, &config.model, &options)));
+        let words = match cached.as_ref().filter(|p| p.is_file()) {
+            Some(path) => serde_json::from_slice(&std::fs::read(path)?)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+            None => {
+                if recognizer.is_none() {
+                    recognizer = Some(
+                        Recognizer::load(config)
+                            .with_context(|| format!("cannot load {}", config.model.display()))?,
+                    );
+                }
+                let Some(recognizer) = recognizer.as_ref() else {
+                    bail!("no recognizer");
+                };
+                let transcript = recognizer
+                    .transcribe_file(&clip.audio, &options, None)
+                    .with_context(|| format!("cannot transcribe {}", clip.audio.display()))?;
+                tracing::info!(
+                    clip = %clip.id,
+                    "{}/{}: {}",
+                    n + 1,
+                    clips.len(),
+                    transcript.text
+                );
+                let words = spoken_words(&transcript.segments);
+                if let Some(path) = &cached {
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    std::fs::write(path, serde_json::to_vec(&words)?)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+                words
+            }
+        };
         let note = clip
             .meta
             .get("note")
@@ -198,12 +238,22 @@ pub fn audio_cases(
             level: Level::Audio,
             mode: Mode::Dictation,
             template: template.to_string(),
-            input: Input::Words(spoken_words(&transcript.segments)),
+            input: Input::Words(words),
             expected: parse_written_note(note)
                 .with_context(|| format!("{}: note column", clip.id))?,
         });
     }
     Ok(cases)
+}
+
+/// The cache file of a clip's words: the clip, the model and every decoding option that
+/// changes what is recognized, hashed.
+fn cache_name(clip: &str, model: &Path, options: &DecodeOptions) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    model.hash(&mut hasher);
+    format!("{options:?}").hash(&mut hasher);
+    format!("{clip}.{:016x}.json", hasher.finish())
 }
 
 fn spoken_words(segments: &[Segment]) -> Vec<SpokenWord> {

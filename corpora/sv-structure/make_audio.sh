@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Synthesize the dictation cases of corpora/sv-structure/cases/ as audio, for an audio-level
+# structuring benchmark on longer dictations (30-60 s, several of whisper's 30 s windows)
+# than the sv-clinical clips. Each case's `spoken` script is read aloud by the MBROLA Swedish
+# voices (see corpora/make_corpus.sh, which does the synthesis); its expected sections become
+# the manifest's written `note`. Ambient cases (dialogue) are skipped.
+#
+# Usage: corpora/sv-structure/make_audio.sh [OUT_DIR]   (default: corpora/sv-structure/audio)
+# Then:  skriva-bench structure --corpus OUT_DIR/manifest.tsv
+#
+# The audio is not kept in the repository: it is regenerated, byte-identical for a given
+# espeak-ng/mbrola/sox version, from the cases.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out_dir="${1:-$here/audio}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+python3 - "$here/cases" "$work/sentences.tsv" <<'PY'
+import pathlib, sys, tomllib
+
+cases_dir, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+# Voices and rates in turn, so both voices and a spread of speeds are heard.
+voices = [("sw1w", 140), ("sw2", 135), ("sw1", 145)]
+rows = ["id\tvoice\trate\tkind\tdomain\ttext\tnote\tnotes"]
+dictations = []
+for path in sorted(cases_dir.glob("*.toml")):
+    case = tomllib.loads(path.read_text(encoding="utf-8"))
+    if case.get("mode") == "dictation":
+        dictations.append(case)
+for n, case in enumerate(dictations):
+    voice, rate = voices[n % len(voices)]
+    domain = "psychiatry" if case["template"].startswith("psykiatri") else "primary_care"
+    text = " ".join(case["spoken"].split())
+    # One line per heading and per text: a section's own line breaks become spaces.
+    note = "\\n".join(f"{s['heading']}\\n{' '.join(s['text'].split())}" for s in case["sections"])
+    for field in (text, note):
+        if "\t" in field:
+            sys.exit(f"{case['id']}: a tab in the text")
+    rows.append("\t".join([case["id"], voice, str(rate), "dictation", domain, text, note,
+                           case.get("description", "").replace("\t", " ")]))
+out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+PY
+
+"$here/../make_corpus.sh" "$out_dir" "$work/sentences.tsv"
