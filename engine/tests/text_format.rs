@@ -496,6 +496,11 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
         written("fyra av fyra centorkriterierpunktåtgärd kolon vila punkt"),
         "Fyra av fyra centorkriterier.\nÅtgärd\nVila."
     );
+    // A heading spelled with a letter doubled opens its section bare, as the exact word does.
+    assert_eq!(
+        written("går med viss svårighet punkt Bedömnning lumbago utan nervpåverkan punkt"),
+        "Går med viss svårighet.\nBedömning\nLumbago utan nervpåverkan."
+    );
     // A heading whose start the recognizer garbled, before the clinician's colon.
     assert_eq!(
         written("rubrik så vi sitt riskbedömnning kolon inga dödstankar punkt"),

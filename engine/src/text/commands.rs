@@ -839,7 +839,9 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                     next.is_some_and(|it| it.is_word() && VERBS.contains(&it.lower().as_str()));
                 let text_follows =
                     next.is_some_and(|it| matches!(it.kind, Kind::Word | Kind::Formatted));
-                let opens_bare = found.exact
+                let said_exactly = found.exact
+                    || (found.words == 1 && doubled_letter_spelling(&item.lower(), &found.alias));
+                let opens_bare = said_exactly
                     && found.heading.opens_bare(&found.alias)
                     && !next_is_verb
                     && text_follows;
@@ -864,6 +866,21 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         i += 1;
     }
     out
+}
+
+/// Whether `word` is `alias` with one letter doubled ("bedömnning"), a spelling the
+/// recognizer often gives a heading and no other word has.
+fn doubled_letter_spelling(word: &str, alias: &str) -> bool {
+    let chars: Vec<char> = word.chars().collect();
+    chars.len() == alias.chars().count() + 1
+        && (1..chars.len()).any(|i| {
+            chars[i] == chars[i - 1]
+                && chars[..i]
+                    .iter()
+                    .chain(&chars[i + 1..])
+                    .copied()
+                    .eq(alias.chars())
+        })
 }
 
 /// A heading said exactly and followed by a colon, after words that did not end their
