@@ -493,6 +493,10 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
         "Läkemedel\nSertralin.\nPsykiskt status\nVaken och orienterad."
     );
     assert_eq!(
+        written("vid behov punkt dribrikplanering kolon åter om två veckor punkt"),
+        "Vid behov.\nPlanering\nÅter om 2 veckor."
+    );
+    assert_eq!(
         written("fyra av fyra centorkriterierpunktåtgärd kolon vila punkt"),
         "Fyra av fyra centorkriterier.\nÅtgärd\nVila."
     );
@@ -520,5 +524,29 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
     assert_eq!(
         written("rubrik hjärtstatus regelbunden rytm komma inga blåsljud punkt"),
         "Hjärtstatus regelbunden rytm, inga blåsljud."
+    );
+}
+
+/// A dictation said without punctuation commands comes back from the recognizer unpunctuated,
+/// its sentences shown only by capitals: they become sentences. Names and drug names keep
+/// their capitals inside a sentence, and dictated punctuation is trusted as it is.
+#[test]
+fn unpunctuated_dictation_is_split_at_the_recognizers_capitals() {
+    assert_eq!(
+        written(
+            "femtioårig man som söker för yrsel sedan en vecka Yrseln är värst när han vänder sig \
+             i sängen Ingen hörselnedsättning eller tinnitus Tidigare frisk Puls sjuttio \
+             nystagmus vid Dix Hallpike åt höger tar Alvedon vid behov"
+        ),
+        "50-årig man som söker för yrsel sedan en vecka. Yrseln är värst när han vänder sig i \
+         sängen. Ingen hörselnedsättning eller tinnitus. Tidigare frisk. Puls 70 nystagmus vid \
+         Dix Hallpike åt höger tar Alvedon vid behov"
+    );
+    let dictated = "mår bra punkt träffade Anna i går och Pelle i dag och de sa att Bosse mår \
+                    bra punkt vi ses om en vecka punkt tar Alvedon punkt";
+    assert_eq!(
+        written(dictated),
+        "Mår bra. Träffade Anna i går och Pelle i dag och de sa att Bosse mår bra. Vi ses om en \
+         vecka. Tar Alvedon."
     );
 }

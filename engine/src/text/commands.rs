@@ -316,7 +316,10 @@ const RUBRIK_HEARD: [&str; 17] = [
 ];
 
 fn sounds_like_rubrik(lower: &str) -> bool {
-    command_word(lower) == Some(Word::Rubrik) || RUBRIK_HEARD.contains(&lower)
+    let heard =
+        |word: &str| command_word(word) == Some(Word::Rubrik) || RUBRIK_HEARD.contains(&word);
+    // The "t" of a "punkt" said just before, voiced or not ("trebrik", "dribrik").
+    heard(lower) || ((lower.starts_with("tr") || lower.starts_with("dr")) && heard(&lower[1..]))
 }
 
 /// Dictation commands and headings the recognizer glued onto the next word: "punktingar"
@@ -559,7 +562,7 @@ fn next_real(items: &[Item], from: usize) -> usize {
 
 /// Turns command words into punctuation and commands, and finds spoken headings.
 pub(crate) fn commands(items: Vec<Item>, vocab: &Vocabulary, headings: bool) -> Vec<Item> {
-    let items = punctuation(items);
+    let items = sentences_from_capitals(punctuation(items), vocab);
     if headings {
         find_headings(items, vocab)
     } else {
@@ -713,6 +716,62 @@ fn mark_text(mark: Mark) -> &'static str {
         Mark::Quote => "\"",
     }
 }
+
+/// Sentence ends the recognizer showed only by a capital, in a dictation said without
+/// punctuation commands, which the dictation prompt then leaves unpunctuated ("… sedan en
+/// vecka Yrseln är värst … Ingen hörselnedsättning …"): a full stop goes before each
+/// capitalized word that follows at least two words of its sentence, unless a capitalized
+/// word is next to it (a name: "Dix Hallpike") or it is a vocabulary term written with a
+/// capital (a drug name). Dictation with its own sentence ends is left alone.
+fn sentences_from_capitals(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
+    let words = items
+        .iter()
+        .filter(|it| matches!(it.kind, Kind::Word | Kind::Formatted))
+        .count();
+    let ends = items.iter().filter(|it| starts_sentence(&it.kind)).count();
+    if words < 20 || ends * WORDS_PER_SENTENCE_END > words {
+        return items;
+    }
+    let capitalized = |item: &Item| {
+        item.is_word()
+            && item.text.chars().next().is_some_and(char::is_uppercase)
+            && item.text.chars().skip(1).all(|c| !c.is_uppercase())
+            && item.text.chars().any(char::is_lowercase)
+    };
+    let mut out = Vec::with_capacity(items.len() + words / 8);
+    let mut run = 0usize;
+    for (i, item) in items.iter().enumerate() {
+        if starts_sentence(&item.kind) {
+            run = 0;
+        }
+        if item.is_word() {
+            // Two capitals in a row are a name ("Dix Hallpike", "Anna Lind").
+            let in_name =
+                (i > 0 && capitalized(&items[i - 1])) || items.get(i + 1).is_some_and(capitalized);
+            let named_term = vocab
+                .lookup_exact(&item.text)
+                .iter()
+                .any(|m| m.term.form.chars().next().is_some_and(char::is_uppercase));
+            if capitalized(item) && run >= 2 && !in_name && !named_term {
+                out.push(Item::new(
+                    Kind::Recognizer(Mark::Period),
+                    ".",
+                    item.start,
+                    item.start,
+                ));
+                run = 0;
+            }
+        }
+        if matches!(item.kind, Kind::Word | Kind::Formatted) {
+            run += 1;
+        }
+        out.push(item.clone());
+    }
+    out
+}
+
+/// Fewer sentence ends than one per this many words: the clinician dictated no punctuation.
+const WORDS_PER_SENTENCE_END: usize = 25;
 
 fn starts_sentence(kind: &Kind) -> bool {
     match kind {
