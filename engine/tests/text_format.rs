@@ -493,8 +493,8 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
         "Läkemedel\nSertralin.\nPsykiskt status\nVaken och orienterad."
     );
     assert_eq!(
-        written("vid behov punkt dribrikplanering kolon åter om två veckor punkt"),
-        "Vid behov.\nPlanering\nÅter om 2 veckor."
+        written("vid behov punkt dribrikplanering kolon åter om två veckor punkt Trorbrik åtgärd naproxen punkt"),
+        "Vid behov.\nPlanering\nÅter om 2 veckor.\nÅtgärd\nNaproxen."
     );
     assert_eq!(
         written("fyra av fyra centorkriterierpunktåtgärd kolon vila punkt"),

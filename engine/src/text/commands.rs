@@ -318,8 +318,16 @@ const RUBRIK_HEARD: [&str; 17] = [
 fn sounds_like_rubrik(lower: &str) -> bool {
     let heard =
         |word: &str| command_word(word) == Some(Word::Rubrik) || RUBRIK_HEARD.contains(&word);
-    // The "t" of a "punkt" said just before, voiced or not ("trebrik", "dribrik").
-    heard(lower) || ((lower.starts_with("tr") || lower.starts_with("dr")) && heard(&lower[1..]))
+    // Any vowels around the consonants of "rubrik", after the "t" of a "punkt" said just
+    // before, voiced or not ("trorbrik", "dribrik", "röbrik").
+    let letters = lower.chars().count();
+    let skeleton = (5..=9).contains(&letters)
+        && lower.chars().all(char::is_alphabetic)
+        && matches!(
+            consonant_skeleton(lower).as_str(),
+            "rbrk" | "trbrk" | "drbrk" | "rbrks" | "trbrks" | "drbrks"
+        );
+    heard(lower) || skeleton
 }
 
 /// Dictation commands and headings the recognizer glued onto the next word: "punktingar"
