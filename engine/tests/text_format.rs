@@ -550,3 +550,29 @@ fn unpunctuated_dictation_is_split_at_the_recognizers_capitals() {
          vecka. Tar Alvedon."
     );
 }
+
+/// A compound whisper wrote in pieces is joined when the pieces, written together, are
+/// exactly a vocabulary term, and the join is recorded; a function word is never joined on.
+#[test]
+fn compounds_written_in_pieces_are_joined_exactly() {
+    let v = vocab();
+    let out = formatted(
+        "åter besök om fyra veckor punkt mår bra och regelbunden puls punkt",
+        &v,
+    );
+    let text: Vec<String> = out
+        .pieces
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Sentence(s) => Some(s.text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        text,
+        vec!["Återbesök om 4 veckor.", "Mår bra och regelbunden puls."]
+    );
+    assert_eq!(out.corrections.len(), 1, "{:?}", out.corrections);
+    assert_eq!(out.corrections[0].original, "åter besök");
+    assert_eq!(out.corrections[0].replacement, "återbesök");
+}

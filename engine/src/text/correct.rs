@@ -292,63 +292,43 @@ pub(crate) fn correct(
             i += 1;
             continue;
         };
-        if common_words().contains(&lower) || vocab.resolve_heading(&lower).is_some() {
-            out.push(item.clone());
-            i += 1;
-            continue;
-        }
-        let exact = vocab.lookup_exact(&lower);
-        if !exact.is_empty() && !item.text.contains('-') {
-            let mut kept = item.clone();
-            if let Some(known) = exact.iter().find(|m| m.term.kind == TermKind::Drug) {
-                // Already a term: only its brand capital is restored.
-                let brand = known
-                    .term
-                    .form
-                    .chars()
-                    .next()
-                    .is_some_and(char::is_uppercase);
-                if brand && item.text != known.term.form {
-                    kept.text = known.term.form.clone();
+        let joined = (2..=MAX_JOINED_WORDS)
+            .rev()
+            .find_map(|n| exactly_joined(&items, i, n, vocab));
+        let (n, term, score) = match joined {
+            Some((n, term)) => (n, term, 1.0),
+            None => {
+                if common_words().contains(&lower) || vocab.resolve_heading(&lower).is_some() {
+                    out.push(item.clone());
+                    i += 1;
+                    continue;
+                }
+                match best_near_term(&items, i, &lower, vocab)? {
+                    Nearest::Found(n, term, score) => (n, term, score),
+                    Nearest::Kept(kept) => {
+                        out.push(kept);
+                        i += 1;
+                        continue;
+                    }
+                    Nearest::Compound(text, source) => {
+                        record(&mut out, &mut corrections, &items[i..=i], text, source, 1.0);
+                        i += 1;
+                        continue;
+                    }
                 }
             }
-            out.push(kept);
-            i += 1;
-            continue;
-        }
-        // The longest run of words that sounds like a term; a single word first when it is
-        // as good, since most mishearings stay one word.
-        let mut found: Option<(usize, &skriva_vocab::Term, f32)> = None;
-        for n in 1..=MAX_JOINED_WORDS.min(items.len() - i) {
-            if let Some((term, score)) = near_term(&items, i, n, vocab)? {
-                if found.is_none_or(|(_, _, best)| score > best + 0.02) {
-                    found = Some((n, term, score));
-                }
-            }
-        }
-        let replaced = match found {
-            Some((n, term, score)) => {
-                let source = match term.kind {
-                    TermKind::Drug => CorrectionSource::Drug,
-                    TermKind::ClinicalWord => CorrectionSource::ClinicalWord,
-                    _ => CorrectionSource::Diagnosis,
-                };
-                // A word of prose is written as the vocabulary has it: whisper capitalizes
-                // words it does not know ("Låg akut Zoicidrisk"), and sentence starts are
-                // capitalized later anyway.
-                let text = if term.kind == TermKind::ClinicalWord {
-                    term.form.clone()
-                } else {
-                    with_case_of(&item.text, &term.form)
-                };
-                Some((n, text, source, score))
-            }
-            None => split_compound(item, vocab).map(|(text, source)| (1, text, source, 1.0)),
         };
-        let Some((n, replacement, source, score)) = replaced else {
-            out.push(item.clone());
-            i += 1;
-            continue;
+        let source = match term.kind {
+            TermKind::Drug => CorrectionSource::Drug,
+            TermKind::ClinicalWord => CorrectionSource::ClinicalWord,
+            _ => CorrectionSource::Diagnosis,
+        };
+        // A word of prose is written as the vocabulary has it: whisper capitalizes words it
+        // does not know ("Låg akut Zoicidrisk"), and sentence starts are capitalized later.
+        let text = if term.kind == TermKind::ClinicalWord {
+            term.form.clone()
+        } else {
+            with_case_of(&item.text, &term.form)
         };
         let spoken = &items[i..i + n];
         let original = spoken
@@ -356,25 +336,143 @@ pub(crate) fn correct(
             .map(|it| it.text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        if original.to_lowercase() == replacement.to_lowercase() {
+        if original.to_lowercase() == text.to_lowercase() {
             // Already the term, said in its words ("essentiell hypertoni").
             out.extend_from_slice(spoken);
-            i += n;
-            continue;
+        } else {
+            record(&mut out, &mut corrections, spoken, text, source, score);
         }
-        tracing::debug!(%original, %replacement, score, "term correction");
-        let mut corrected = Item::spanning(Kind::Word, replacement.clone(), spoken);
-        corrections.push(Correction {
-            original,
-            replacement,
-            start_char: corrected.start,
-            end_char: corrected.end,
-            source,
-            score,
-        });
-        corrected.correction = Some(corrections.len() - 1);
-        out.push(corrected);
         i += n;
     }
     Ok((out, corrections))
+}
+
+/// What the look-up found for the word at a position.
+enum Nearest<'v> {
+    /// `n` words that sound like `term`, with the score.
+    Found(usize, &'v skriva_vocab::Term, f32),
+    /// The word stays (perhaps with a drug's brand capital restored).
+    Kept(Item),
+    /// An everyday word and a term whisper joined ("kändastma"), split again.
+    Compound(String, CorrectionSource),
+}
+
+/// The word at `i` (`lower` is its letters) as a term, or the longest run of words from it
+/// that sounds like one; a single word first when it is as good, since most mishearings
+/// stay one word.
+fn best_near_term<'v>(
+    items: &[Item],
+    i: usize,
+    lower: &str,
+    vocab: &'v Vocabulary,
+) -> Result<Nearest<'v>> {
+    let item = &items[i];
+    let exact = vocab.lookup_exact(lower);
+    if !exact.is_empty() && !item.text.contains('-') {
+        let mut kept = item.clone();
+        if let Some(known) = exact.iter().find(|m| m.term.kind == TermKind::Drug) {
+            // Already a term: only its brand capital is restored.
+            let brand = known
+                .term
+                .form
+                .chars()
+                .next()
+                .is_some_and(char::is_uppercase);
+            if brand && item.text != known.term.form {
+                kept.text = known.term.form.clone();
+            }
+        }
+        return Ok(Nearest::Kept(kept));
+    }
+    let mut found: Option<(usize, &skriva_vocab::Term, f32)> = None;
+    for n in 1..=MAX_JOINED_WORDS.min(items.len() - i) {
+        if let Some((term, score)) = near_term(items, i, n, vocab)? {
+            if found.is_none_or(|(_, _, best)| score > best + 0.02) {
+                found = Some((n, term, score));
+            }
+        }
+    }
+    Ok(match found {
+        Some((n, term, score)) => Nearest::Found(n, term, score),
+        None => match split_compound(item, vocab) {
+            Some((text, source)) => Nearest::Compound(text, source),
+            None => Nearest::Kept(item.clone()),
+        },
+    })
+}
+
+/// Words that never start a compound whisper split: joining them makes another word ("och
+/// regelbunden" is not "ochregelbunden", and "i dag" stays two words).
+const NEVER_JOINED: [&str; 24] = [
+    "och", "i", "på", "av", "en", "ett", "att", "som", "med", "för", "till", "om", "men", "vid",
+    "har", "är", "ej", "inte", "ingen", "inga", "den", "det", "de", "så",
+];
+
+/// `n` words from `i` that, written together, are exactly a vocabulary term: a compound
+/// whisper wrote in pieces ("åter besök" → "återbesök", "blod trycks kontroll" →
+/// "blodtryckskontroll"). Nothing is guessed: the joined letters must be the term's.
+fn exactly_joined<'v>(
+    items: &[Item],
+    i: usize,
+    n: usize,
+    vocab: &'v Vocabulary,
+) -> Option<(usize, &'v skriva_vocab::Term)> {
+    let pieces = items.get(i..i + n)?;
+    let mut joined = String::new();
+    for (k, piece) in pieces.iter().enumerate() {
+        let letters = comparable(piece)?;
+        if piece.text.contains('-') || (k == 0 && NEVER_JOINED.contains(&letters.as_str())) {
+            return None;
+        }
+        joined.push_str(&letters);
+    }
+    if joined.chars().count() < MIN_LETTERS + 3 {
+        return None;
+    }
+    vocab
+        .lookup_exact(&joined)
+        .into_iter()
+        .map(|m| m.term)
+        .find(|term| {
+            matches!(
+                term.kind,
+                TermKind::Drug | TermKind::Diagnosis | TermKind::ClinicalWord
+            ) && normalize_letters(&term.form) == joined
+        })
+        .map(|term| (n, term))
+}
+
+fn normalize_letters(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Replaces `spoken` by one word, `replacement`, recorded as a correction for the review page.
+fn record(
+    out: &mut Vec<Item>,
+    corrections: &mut Vec<Correction>,
+    spoken: &[Item],
+    replacement: String,
+    source: CorrectionSource,
+    score: f32,
+) {
+    let original = spoken
+        .iter()
+        .map(|it| it.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    tracing::debug!(%original, %replacement, score, "term correction");
+    let mut corrected = Item::spanning(Kind::Word, replacement.clone(), spoken);
+    corrections.push(Correction {
+        original,
+        replacement,
+        start_char: corrected.start,
+        end_char: corrected.end,
+        source,
+        score,
+    });
+    corrected.correction = Some(corrections.len() - 1);
+    out.push(corrected);
 }
