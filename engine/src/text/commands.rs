@@ -435,14 +435,12 @@ fn punkt_inside_before_heading(
             return None;
         }
         let right: String = chars[at + 5..].iter().collect();
-        let mut words = vec![right.clone()];
-        words.extend(following.iter().cloned());
         let heading = vocab.match_heading(&[&right]).is_some()
             || vocab
                 .match_heading_by_sound(&[&right], RUBRIK_HEADING_SCORE)
                 .is_some()
             || glued_rubrik(&right, following, vocab).is_some()
-            || (sounds_like_rubrik(&right) && heading_follows(&words[1..], vocab));
+            || (sounds_like_rubrik(&right) && heading_follows(following, vocab));
         heading.then_some((at, 5))
     })
 }
