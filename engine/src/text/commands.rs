@@ -5,6 +5,7 @@
 
 use skriva_vocab::{phonetic_key, similarity, Vocabulary};
 
+use super::render::recognizer_capital;
 use super::tokens::{Command, Item, Kind, Mark};
 
 /// Single command words and what they are.
@@ -738,12 +739,7 @@ fn sentences_from_capitals(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     if words < 20 || ends * WORDS_PER_SENTENCE_END > words {
         return items;
     }
-    let capitalized = |item: &Item| {
-        item.is_word()
-            && item.text.chars().next().is_some_and(char::is_uppercase)
-            && item.text.chars().skip(1).all(|c| !c.is_uppercase())
-            && item.text.chars().any(char::is_lowercase)
-    };
+    let capitalized = |item: &Item| item.is_word() && recognizer_capital(&item.text);
     let mut out = Vec::with_capacity(items.len() + words / 8);
     let mut run = 0usize;
     for (i, item) in items.iter().enumerate() {

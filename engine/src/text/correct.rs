@@ -105,13 +105,16 @@ fn comparable(item: &Item) -> Option<String> {
     if !item.is_word() || !item.text.chars().all(|c| c.is_alphabetic() || c == '-') {
         return None;
     }
-    let letters: String = item
-        .text
-        .chars()
+    let letters = lowercase_letters(&item.text);
+    (!letters.is_empty()).then_some(letters)
+}
+
+/// The letters of `text`, lowercased: what look-ups and joins compare.
+fn lowercase_letters(text: &str) -> String {
+    text.chars()
         .filter(|c| c.is_alphabetic())
         .flat_map(char::to_lowercase)
-        .collect();
-    (!letters.is_empty()).then_some(letters)
+        .collect()
 }
 
 /// A vocabulary term that `items[i..i + n]` (joined) sound like, with its score, when it
@@ -437,16 +440,9 @@ fn exactly_joined<'v>(
             matches!(
                 term.kind,
                 TermKind::Drug | TermKind::Diagnosis | TermKind::ClinicalWord
-            ) && normalize_letters(&term.form) == joined
+            ) && lowercase_letters(&term.form) == joined
         })
         .map(|term| (n, term))
-}
-
-fn normalize_letters(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_alphabetic())
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// Replaces `spoken` by one word, `replacement`, recorded as a correction for the review page.

@@ -150,7 +150,7 @@ fn echoes_dictation(items: &[Item], i: usize) -> bool {
 }
 
 /// A word the recognizer capitalized only because it thought a sentence began there.
-fn recognizer_capital(word: &str) -> bool {
+pub(crate) fn recognizer_capital(word: &str) -> bool {
     let mut chars = word.chars();
     chars.next().is_some_and(char::is_uppercase)
         && chars.clone().any(char::is_lowercase)
