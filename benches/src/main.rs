@@ -69,6 +69,10 @@ struct StructureArgs {
     /// Do not condition a piece on the text decoded before it.
     #[arg(long)]
     no_context: bool,
+    /// Temperature step of whisper's fallback decoding, 0 for none [default: as `skriva
+    /// transcribe --structure`].
+    #[arg(long)]
+    temperature_increment: Option<f32>,
     /// Keep each clip's recognized words in this folder and reuse them when the model and
     /// decoding options are the same (to measure changes to the text stages quickly).
     #[arg(long)]
@@ -347,6 +351,10 @@ fn structure(args: &StructureArgs) -> Result<()> {
                     beam_size: args.beam_size.unwrap_or(notes.beam_size).max(1),
                     chunk_s: args.chunk_s.unwrap_or(notes.chunk_s).max(0.0),
                     use_context: !args.no_context,
+                    temperature_increment: args
+                        .temperature_increment
+                        .unwrap_or(notes.temperature_increment)
+                        .clamp(0.0, 1.0),
                     ..notes
                 }
             },

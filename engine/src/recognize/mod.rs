@@ -106,11 +106,14 @@ impl DecodeOptions {
     /// --structure`, an uploaded recording): beam search of width [`NOTE_BEAM_SIZE`], and
     /// speech decoded in pieces of at most [`NOTE_CHUNK_S`] seconds cut at pauses, so that a
     /// long dictation is not decoded across whisper's fixed 30 s windows, which cut words in
-    /// two and let one garbled window derail the next.
+    /// two and let one garbled window derail the next. No temperature fallback: on a piece the
+    /// beam found hard, sampling at higher temperatures mostly returned freer guesses than the
+    /// beam's own, and the piece length and token cap already bound a decoder loop.
     pub fn for_notes() -> Self {
         Self {
             beam_size: NOTE_BEAM_SIZE,
             chunk_s: NOTE_CHUNK_S,
+            temperature_increment: 0.0,
             ..Self::default()
         }
     }
