@@ -119,6 +119,38 @@ impl DecodeOptions {
     }
 }
 
+/// How much of the text before a piece primes its decoding, in characters (about 25 tokens),
+/// besides the initial prompt: enough to continue a sentence, short enough that the prompt
+/// stays within whisper's 224 tokens.
+const PIECE_CONTEXT_CHARS: usize = 80;
+
+/// The prompt of one piece of a chunked decode: `initial` followed by the last words of the
+/// segments decoded before it (at most [`PIECE_CONTEXT_CHARS`]), or `None` when both are empty.
+fn piece_prompt(initial: Option<&str>, before: Option<&[Segment]>) -> Option<String> {
+    let mut tail: Vec<&str> = Vec::new();
+    let mut chars = 0;
+    let words = before
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .flat_map(|s| s.text.split_whitespace().rev());
+    for word in words {
+        chars += word.chars().count() + 1;
+        if chars > PIECE_CONTEXT_CHARS {
+            break;
+        }
+        tail.push(word);
+    }
+    tail.reverse();
+    let prompt = [initial.unwrap_or("").trim(), &tail.join(" ")]
+        .iter()
+        .filter(|part| !part.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!prompt.is_empty()).then_some(prompt)
+}
+
 /// Beam width for recordings that become notes (see [`DecodeOptions::for_notes`]).
 pub const NOTE_BEAM_SIZE: usize = 5;
 /// Longest piece of speech decoded at once for a note, in seconds (see
@@ -293,7 +325,18 @@ impl Recognizer {
                 regions = chunk.len(),
                 "decoding a chunk"
             );
-            segments.extend(self.decode_packed_with(&mut state, &packed, options, None)?);
+            // whisper.cpp rolls earlier text into the prompt and drops the prompt's start to
+            // make room, so from the second piece on the template's headings would be lost;
+            // each piece gets the whole initial prompt and only the last words before it.
+            let piece_options = DecodeOptions {
+                initial_prompt: piece_prompt(
+                    options.initial_prompt.as_deref(),
+                    options.use_context.then_some(segments.as_slice()),
+                ),
+                use_context: false,
+                ..options.clone()
+            };
+            segments.extend(self.decode_packed_with(&mut state, &packed, &piece_options, None)?);
             done += chunk.iter().map(|r| r.end - r.start).sum::<f64>();
             if let Some(cb) = progress.as_mut() {
                 cb((100.0 * done / total.max(1e-9)).round() as i32);
@@ -605,6 +648,46 @@ fn check_ggml_magic(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn segment(text: &str) -> Segment {
+        Segment {
+            start: 0.0,
+            end: 1.0,
+            text: text.into(),
+            words: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_piece_keeps_the_whole_prompt_and_the_last_words_before_it() {
+        let before = [
+            segment("rubrik aktuellt sextiosjuårig man med känd hypertoni"),
+            segment(" sedan tjugotjugo som kommer på årskontroll punkt mår bra punkt inga bröstsmärtor eller andfåddhet punkt"),
+        ];
+        let prompt = piece_prompt(Some("rubrik Status punkt"), Some(&before)).expect("a prompt");
+        assert!(prompt.starts_with("rubrik Status punkt "), "{prompt}");
+        assert!(
+            prompt.ends_with(" inga bröstsmärtor eller andfåddhet punkt"),
+            "{prompt}"
+        );
+        let tail = &prompt["rubrik Status punkt ".len()..];
+        assert!(tail.chars().count() <= PIECE_CONTEXT_CHARS, "{tail}");
+        assert!(
+            !tail.contains("sextiosjuårig"),
+            "only the last words: {tail}"
+        );
+        // Without context only the prompt; with neither, no prompt at all.
+        assert_eq!(
+            piece_prompt(Some("rubrik Status punkt"), None).as_deref(),
+            Some("rubrik Status punkt")
+        );
+        assert_eq!(
+            piece_prompt(None, Some(&[segment("mår bra punkt")])).as_deref(),
+            Some("mår bra punkt")
+        );
+        assert_eq!(piece_prompt(None, Some(&[])), None);
+        assert_eq!(piece_prompt(Some(" "), None), None);
+    }
 
     fn word(w: &str, t: f64) -> Word {
         Word {
