@@ -505,6 +505,14 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
         written("går med viss svårighet punkt Bedömnning lumbago utan nervpåverkan punkt"),
         "Går med viss svårighet.\nBedömning\nLumbago utan nervpåverkan."
     );
+    // After "rubrik", a heading inflected or split in two by the recognizer is still the
+    // heading, and a "punkt" glued between the end of the last word and "rubrik" is cut out.
+    assert_eq!(
+        written("tjugo opunktraberik bedömninges hypertoni punkt rubrik åtgärderna enalapril punkt rubrik planer inne kontroll om fyra veckor punkt"),
+        "20 o.\nBedömning\nHypertoni.\nÅtgärd\nEnalapril.\nPlanering\nKontroll om 4 veckor."
+    );
+    // Not after "rubrik", an inflected heading word is text.
+    assert_eq!(written("åtgärderna hjälpte punkt"), "Åtgärderna hjälpte.");
     // A heading whose start the recognizer garbled, before the clinician's colon.
     assert_eq!(
         written("rubrik så vi sitt riskbedömnning kolon inga dödstankar punkt"),

@@ -3,7 +3,7 @@
 //! ("ska komma tillbaka", "på en punkt") and tolerant of the recognizer's mishearings
 //! ("kålon", "punktrubrik").
 
-use skriva_vocab::{phonetic_key, similarity, Vocabulary};
+use skriva_vocab::{phonetic_key, similarity, Heading, HeadingMatch, Vocabulary};
 
 use super::render::recognizer_capital;
 use super::tokens::{Command, Item, Kind, Mark};
@@ -427,21 +427,25 @@ fn punkt_inside_before_heading(
     vocab: &Vocabulary,
 ) -> Option<(usize, usize)> {
     let chars: Vec<char> = lower.chars().collect();
-    if chars.len() < 11 || !chars.iter().all(|c| c.is_alphabetic()) {
+    if chars.len() < 9 || !chars.iter().all(|c| c.is_alphabetic()) {
         return None;
     }
     let punkt: Vec<char> = "punkt".chars().collect();
-    (3..=chars.len() - 8).find_map(|at| {
+    (1..=chars.len() - 8).find_map(|at| {
         if chars[at..at + 5] != punkt[..] {
             return None;
         }
         let right: String = chars[at + 5..].iter().collect();
-        let heading = vocab.match_heading(&[&right]).is_some()
-            || vocab
-                .match_heading_by_sound(&[&right], RUBRIK_HEADING_SCORE)
-                .is_some()
-            || glued_rubrik(&right, following, vocab).is_some()
+        let rubrik = glued_rubrik(&right, following, vocab).is_some()
             || (sounds_like_rubrik(&right) && heading_follows(following, vocab));
+        // One or two letters before are the end of the word before ("tjugo" heard "20 o");
+        // only a "rubrik" and its heading after make that a cut.
+        let heading = rubrik
+            || (at >= 3
+                && (vocab.match_heading(&[&right]).is_some()
+                    || vocab
+                        .match_heading_by_sound(&[&right], RUBRIK_HEADING_SCORE)
+                        .is_some()));
         heading.then_some((at, 5))
     })
 }
@@ -465,8 +469,8 @@ fn glued_rubrik(lower: &str, following: &[String], vocab: &Vocabulary) -> Option
     })
 }
 
-/// Whether `words` open with a heading: an alias (exactly or one edit away), or one or two
-/// words that sound like one.
+/// Whether `words` open with a heading: an alias (exactly or one edit away), one or two
+/// words that sound like one, or one that spells its start ([`heading_by_prefix`]).
 fn heading_follows(words: &[String], vocab: &Vocabulary) -> bool {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     if words.is_empty() {
@@ -476,10 +480,14 @@ fn heading_follows(words: &[String], vocab: &Vocabulary) -> bool {
         || vocab
             .match_heading_by_sound(&words[..words.len().min(2)], RUBRIK_HEADING_SCORE)
             .is_some()
+        || heading_by_prefix(&words, vocab).is_some()
 }
 
 /// Least sound similarity for a heading named after "rubrik".
 const RUBRIK_HEADING_SCORE: f32 = 0.8;
+
+/// Endings that inflect a heading word rather than start the text after it.
+const HEADING_ENDINGS: [&str; 8] = ["en", "et", "er", "ar", "na", "erna", "arna", "es"];
 
 /// "kontaktorsakremis" → 12, "planerinprotanning" → 8: where a heading (an exact alias, else
 /// one edit away) glued to the start of a longer word ends, leaving at least three letters.
@@ -490,9 +498,18 @@ fn glued_heading(lower: &str, vocab: &Vocabulary) -> Option<usize> {
         return None;
     }
     let prefix = |at: usize| chars[..at].iter().collect::<String>();
+    // "åtgärderna", "statusen": the heading inflected, not glued to text.
+    let inflected = |at: usize| {
+        let rest: String = chars[at..].iter().collect();
+        HEADING_ENDINGS.contains(&rest.as_str())
+    };
+    let exact = |at: usize| vocab.match_heading(&[&prefix(at)]).is_some_and(|m| m.exact);
+    if (5..chars.len()).any(|at| inflected(at) && exact(at)) {
+        return None;
+    }
     let cuts = || (5..=chars.len() - 3).rev();
     cuts()
-        .find(|&at| vocab.match_heading(&[&prefix(at)]).is_some_and(|m| m.exact))
+        .find(|&at| exact(at))
         .or_else(|| cuts().find(|&at| vocab.match_heading(&[&prefix(at)]).is_some()))
 }
 
@@ -814,9 +831,12 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         if item.is_word() && item.lower() == "rubrik" {
             let from = next_real(&items, i + 1);
             let words = heading_words(&items, from);
-            let found = vocab.match_heading(&words).or_else(|| {
-                vocab.match_heading_by_sound(&words[..words.len().min(2)], RUBRIK_HEADING_SCORE)
-            });
+            let found = vocab
+                .match_heading(&words)
+                .or_else(|| {
+                    vocab.match_heading_by_sound(&words[..words.len().min(2)], RUBRIK_HEADING_SCORE)
+                })
+                .or_else(|| heading_by_prefix(&words, vocab));
             if let Some(found) = found {
                 out.push(heading_item(
                     &found.heading.name,
@@ -927,6 +947,54 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         i += 1;
     }
     out
+}
+
+/// After "rubrik": a heading whose start the next word (or the next two, joined) spells
+/// ("åtgärderna", "bedömninges", "planer inne" for planering), at least six letters and
+/// all but two letters of a one-word alias, and at most four letters past the alias. Whisper
+/// splits and inflects heading words it is unsure of; right after "rubrik" a heading is what
+/// was said.
+fn heading_by_prefix<'v>(words: &[&str], vocab: &'v Vocabulary) -> Option<HeadingMatch<'v>> {
+    let lower: Vec<String> = words.iter().take(2).map(|w| w.to_lowercase()).collect();
+    if lower.is_empty() || !lower.iter().all(|w| w.chars().all(char::is_alphabetic)) {
+        return None;
+    }
+    let spellings = (1..=lower.len()).map(|n| (n, lower[..n].concat()));
+    let mut best: Option<(usize, usize, &'v Heading, String)> = None;
+    for (n, heard) in spellings {
+        let first_len = lower[0].chars().count();
+        for heading in vocab.headings() {
+            let name = heading.name.to_lowercase();
+            for alias in std::iter::once(&name).chain(&heading.aliases) {
+                if alias.contains(' ') {
+                    continue;
+                }
+                let alias_len = alias.chars().count();
+                let common = heard
+                    .chars()
+                    .zip(alias.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                let fits = common >= 6
+                    && common + 2 >= alias_len
+                    && heard.chars().count() <= alias_len.max(common) + 4
+                    // A second word joins only when the alias goes on into it.
+                    && (n == 1 || common > first_len);
+                if fits && best.as_ref().is_none_or(|(c, _, _, _)| common > *c) {
+                    best = Some((common, n, heading, alias.clone()));
+                }
+            }
+        }
+        if best.is_some() {
+            break;
+        }
+    }
+    best.map(|(_, words, heading, alias)| HeadingMatch {
+        heading,
+        words,
+        exact: false,
+        alias,
+    })
 }
 
 /// Whether `word` is `alias` with one letter doubled ("bedömnning"), a spelling the
