@@ -584,3 +584,26 @@ fn compounds_written_in_pieces_are_joined_exactly() {
     assert_eq!(out.corrections[0].original, "åter besök");
     assert_eq!(out.corrections[0].replacement, "återbesök");
 }
+
+/// Whisper splits a drug name it does not know at an everyday word that sounds like its start
+/// ("När proxen" for Naproxen). Joined only next to a dose, so the everyday word stays a word
+/// everywhere else, also as the last word of a dictation.
+#[test]
+fn a_drug_name_split_at_an_everyday_word_is_joined_next_to_a_dose() {
+    let v = vocab();
+    let out = formatted("När proxen femhundra milligram ett gånger två punkt", &v);
+    let Some(Piece::Sentence(sentence)) = out.pieces.first() else {
+        panic!("a sentence: {:?}", out.pieces);
+    };
+    assert_eq!(sentence.text, "Naproxen 500 mg 1 x 2.");
+    assert_eq!(out.corrections.len(), 1, "{:?}", out.corrections);
+    assert_eq!(out.corrections[0].original, "När proxen");
+    assert_eq!(
+        written("hon säger att när proxen kom hem punkt"),
+        "Hon säger att när proxen kom hem."
+    );
+    assert_eq!(
+        written("ont i magen punkt sedan när"),
+        "Ont i magen. Sedan när"
+    );
+}

@@ -95,6 +95,8 @@ const MAX_JOINED_WORDS: usize = 3;
 /// Joined words and compound splits only for terms at least this long: short ones would
 /// match chance pieces of speech.
 const MIN_JOINED_TERM_LETTERS: usize = 8;
+/// Longest everyday word taken as the first piece of a split drug name ([`near_term`]).
+const EVERYDAY_START_MAX_LETTERS: usize = 4;
 /// A drug name this long is unlikely to sit near an everyday word, so a clear lead counts
 /// for it as it does for a diagnosis.
 const LONG_DRUG_LETTERS: usize = 8;
@@ -125,16 +127,28 @@ fn near_term<'v>(
     n: usize,
     vocab: &'v Vocabulary,
 ) -> Result<Option<(&'v skriva_vocab::Term, f32)>> {
+    // Fewer than `n` words left: nothing to join.
+    let Some(pieces) = items.get(i..i + n) else {
+        return Ok(None);
+    };
     let mut joined = String::new();
-    for item in &items[i..i + n] {
+    for item in pieces {
         let Some(letters) = comparable(item) else {
             return Ok(None);
         };
         joined.push_str(&letters);
     }
     let first = items[i].lower();
+    // Whisper splits a drug name it does not know at a short everyday word that sounds like
+    // its start ("när proxen", "men formig"); such a start is a piece of the name only in a
+    // dose context and only for a drug.
+    let everyday_start = common_words().contains(&first);
+    let drug_split_at_everyday_word = everyday_start
+        && n == 2
+        && first.chars().count() <= EVERYDAY_START_MAX_LETTERS
+        && in_drug_context(items, i + 1);
     if joined.chars().count() < MIN_LETTERS
-        || common_words().contains(&first)
+        || (everyday_start && !drug_split_at_everyday_word)
         || vocab.resolve_heading(&first).is_some()
     {
         return Ok(None);
@@ -164,6 +178,9 @@ fn near_term<'v>(
     let Some(best) = candidates.next() else {
         return Ok(None);
     };
+    if drug_split_at_everyday_word && best.term.kind != TermKind::Drug {
+        return Ok(None);
+    }
     let runner_up = candidates.next().map_or(0.0, |m| m.score);
     let form: String = best
         .term
@@ -302,21 +319,27 @@ pub(crate) fn correct(
             Some((n, term)) => (n, term, 1.0),
             None => {
                 if common_words().contains(&lower) || vocab.resolve_heading(&lower).is_some() {
-                    out.push(item.clone());
-                    i += 1;
-                    continue;
-                }
-                match best_near_term(&items, i, &lower, vocab)? {
-                    Nearest::Found(n, term, score) => (n, term, score),
-                    Nearest::Kept(kept) => {
-                        out.push(kept);
+                    // Only as the start of a drug name split there ("När proxen").
+                    if let Some((term, score)) = near_term(&items, i, 2, vocab)? {
+                        (2, term, score)
+                    } else {
+                        out.push(item.clone());
                         i += 1;
                         continue;
                     }
-                    Nearest::Compound(text, source) => {
-                        record(&mut out, &mut corrections, &items[i..=i], text, source, 1.0);
-                        i += 1;
-                        continue;
+                } else {
+                    match best_near_term(&items, i, &lower, vocab)? {
+                        Nearest::Found(n, term, score) => (n, term, score),
+                        Nearest::Kept(kept) => {
+                            out.push(kept);
+                            i += 1;
+                            continue;
+                        }
+                        Nearest::Compound(text, source) => {
+                            record(&mut out, &mut corrections, &items[i..=i], text, source, 1.0);
+                            i += 1;
+                            continue;
+                        }
                     }
                 }
             }
