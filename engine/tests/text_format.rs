@@ -606,4 +606,10 @@ fn a_drug_name_split_at_an_everyday_word_is_joined_next_to_a_dose() {
         written("ont i magen punkt sedan när"),
         "Ont i magen. Sedan när"
     );
+    // A short piece that is also a word or an abbreviation ("sin") may end the name.
+    assert_eq!(
+        written("tar levak sin hundra mikrogram ett gånger ett punkt"),
+        "Tar Levaxin 100 mikrogram 1 x 1."
+    );
+    assert_eq!(written("levak sin bror punkt"), "Levak sin bror.");
 }

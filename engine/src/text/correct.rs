@@ -97,6 +97,8 @@ const MAX_JOINED_WORDS: usize = 3;
 const MIN_JOINED_TERM_LETTERS: usize = 8;
 /// Longest everyday word taken as the first piece of a split drug name ([`near_term`]).
 const EVERYDAY_START_MAX_LETTERS: usize = 4;
+/// [`MIN_JOINED_TERM_LETTERS`] for a drug name next to a dose.
+const MIN_JOINED_DOSED_DRUG_LETTERS: usize = 6;
 /// A drug name this long is unlikely to sit near an everyday word, so a clear lead counts
 /// for it as it does for a diagnosis.
 const LONG_DRUG_LETTERS: usize = 8;
@@ -158,12 +160,12 @@ fn near_term<'v>(
     }
     // A later piece that is itself a word the recognizer knew, or a term, was said as a word:
     // "och regelbunden" is not "oregelbunden". Short ones are often pieces of the name
-    // ("preder ni solont").
+    // ("preder ni solont", "levak sin", though "sin" is also an abbreviation).
     if n > 1
         && items[i + 1..i + n].iter().any(|it| {
             let lower = it.lower();
-            (lower.chars().count() >= MIN_LETTERS && common_words().contains(&lower))
-                || !vocab.lookup_exact(&lower).is_empty()
+            lower.chars().count() >= MIN_LETTERS
+                && (common_words().contains(&lower) || !vocab.lookup_exact(&lower).is_empty())
         })
     {
         return Ok(None);
@@ -192,7 +194,13 @@ fn near_term<'v>(
     if !(0.75..=1.34).contains(&(word_len / form_len)) {
         return Ok(None);
     }
-    if n > 1 && (form_len as usize) < MIN_JOINED_TERM_LETTERS {
+    // A dose beside it makes a shorter drug name likely enough ("levak sin" → Levaxin).
+    let min_term_letters = if best.term.kind == TermKind::Drug && in_drug_context(items, i) {
+        MIN_JOINED_DOSED_DRUG_LETTERS
+    } else {
+        MIN_JOINED_TERM_LETTERS
+    };
+    if n > 1 && (form_len as usize) < min_term_letters {
         return Ok(None);
     }
     // The word in another form ("otillräcklig" of "otillräckligt", "yrseln" of "yrsel") is
