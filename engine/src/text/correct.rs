@@ -194,8 +194,9 @@ fn near_term<'v>(
     if !(0.75..=1.34).contains(&(word_len / form_len)) {
         return Ok(None);
     }
+    let dosed_drug = best.term.kind == TermKind::Drug && in_drug_context(items, i);
     // A dose beside it makes a shorter drug name likely enough ("levak sin" → Levaxin).
-    let min_term_letters = if best.term.kind == TermKind::Drug && in_drug_context(items, i) {
+    let min_term_letters = if dosed_drug {
         MIN_JOINED_DOSED_DRUG_LETTERS
     } else {
         MIN_JOINED_TERM_LETTERS
@@ -219,7 +220,7 @@ fn near_term<'v>(
         // "svimning"), which the list of common words cannot all hold.
         threshold += CLINICAL_WORD_MARGIN;
     }
-    if best.term.kind == TermKind::Drug && in_drug_context(items, i) {
+    if dosed_drug {
         threshold -= 0.06;
     }
     let long_drug = best.term.kind == TermKind::Drug && form_len as usize >= LONG_DRUG_LETTERS;
