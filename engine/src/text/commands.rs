@@ -436,16 +436,15 @@ fn punkt_inside_before_heading(
             return None;
         }
         let right: String = chars[at + 5..].iter().collect();
-        let rubrik = glued_rubrik(&right, following, vocab).is_some()
-            || (sounds_like_rubrik(&right) && heading_follows(following, vocab));
         // One or two letters before are the end of the word before ("tjugo" heard "20 o");
         // only a "rubrik" and its heading after make that a cut.
-        let heading = rubrik
-            || (at >= 3
-                && (vocab.match_heading(&[&right]).is_some()
-                    || vocab
-                        .match_heading_by_sound(&[&right], RUBRIK_HEADING_SCORE)
-                        .is_some()));
+        let heading = (at >= 3
+            && (vocab.match_heading(&[&right]).is_some()
+                || vocab
+                    .match_heading_by_sound(&[&right], RUBRIK_HEADING_SCORE)
+                    .is_some()))
+            || glued_rubrik(&right, following, vocab).is_some()
+            || (sounds_like_rubrik(&right) && heading_follows(following, vocab));
         heading.then_some((at, 5))
     })
 }
@@ -961,8 +960,8 @@ fn heading_by_prefix<'v>(words: &[&str], vocab: &'v Vocabulary) -> Option<Headin
     }
     let spellings = (1..=lower.len()).map(|n| (n, lower[..n].concat()));
     let mut best: Option<(usize, usize, &'v Heading, String)> = None;
+    let first_len = lower[0].chars().count();
     for (n, heard) in spellings {
-        let first_len = lower[0].chars().count();
         for heading in vocab.headings() {
             let name = heading.name.to_lowercase();
             for alias in std::iter::once(&name).chain(&heading.aliases) {

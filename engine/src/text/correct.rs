@@ -327,28 +327,27 @@ pub(crate) fn correct(
         let (n, term, score) = match joined {
             Some((n, term)) => (n, term, 1.0),
             None => {
-                if common_words().contains(&lower) || vocab.resolve_heading(&lower).is_some() {
-                    // Only as the start of a drug name split there ("När proxen").
-                    if let Some((term, score)) = near_term(&items, i, 2, vocab)? {
-                        (2, term, score)
+                let nearest =
+                    if common_words().contains(&lower) || vocab.resolve_heading(&lower).is_some() {
+                        // Only as the start of a drug name split there ("När proxen").
+                        match near_term(&items, i, 2, vocab)? {
+                            Some((term, score)) => Nearest::Found(2, term, score),
+                            None => Nearest::Kept(item.clone()),
+                        }
                     } else {
-                        out.push(item.clone());
+                        best_near_term(&items, i, &lower, vocab)?
+                    };
+                match nearest {
+                    Nearest::Found(n, term, score) => (n, term, score),
+                    Nearest::Kept(kept) => {
+                        out.push(kept);
                         i += 1;
                         continue;
                     }
-                } else {
-                    match best_near_term(&items, i, &lower, vocab)? {
-                        Nearest::Found(n, term, score) => (n, term, score),
-                        Nearest::Kept(kept) => {
-                            out.push(kept);
-                            i += 1;
-                            continue;
-                        }
-                        Nearest::Compound(text, source) => {
-                            record(&mut out, &mut corrections, &items[i..=i], text, source, 1.0);
-                            i += 1;
-                            continue;
-                        }
+                    Nearest::Compound(text, source) => {
+                        record(&mut out, &mut corrections, &items[i..=i], text, source, 1.0);
+                        i += 1;
+                        continue;
                     }
                 }
             }
