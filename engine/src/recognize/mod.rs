@@ -151,6 +151,11 @@ fn piece_prompt(initial: Option<&str>, before: Option<&[Segment]>) -> Option<Str
     (!prompt.is_empty()).then_some(prompt)
 }
 
+/// Temperature step of the second decode of a piece whose first decode looped (see
+/// `decode_chunks`): whisper's own fallback schedule, which samples again once the beam's
+/// text repeats itself.
+const LOOP_RETRY_TEMPERATURE_INCREMENT: f32 = 0.2;
+
 /// Beam width for recordings that become notes (see [`DecodeOptions::for_notes`]).
 pub const NOTE_BEAM_SIZE: usize = 5;
 /// Longest piece of speech decoded at once for a note, in seconds (see
@@ -336,7 +341,34 @@ impl Recognizer {
                 use_context: false,
                 ..options.clone()
             };
-            segments.extend(self.decode_packed_with(&mut state, &packed, &piece_options, None)?);
+            let (mut piece, loops) =
+                self.decode_counting_loops(&mut state, &packed, &piece_options, None)?;
+            if loops > 0 && piece_options.temperature_increment == 0.0 {
+                // A decoder loop lost the rest of the piece. Decode it again the way whisper's
+                // own fallback would, and without the text before it, which the loop often
+                // started by copying.
+                let retry_options = DecodeOptions {
+                    initial_prompt: options.initial_prompt.clone(),
+                    temperature_increment: LOOP_RETRY_TEMPERATURE_INCREMENT,
+                    ..piece_options
+                };
+                let (retry, retry_loops) =
+                    self.decode_counting_loops(&mut state, &packed, &retry_options, None)?;
+                let words = |segments: &[Segment]| -> usize {
+                    segments.iter().map(|s| s.words.len()).sum()
+                };
+                tracing::debug!(
+                    loops,
+                    retry_loops,
+                    words = words(&piece),
+                    retry_words = words(&retry),
+                    "decoded a looping piece again"
+                );
+                if retry_loops < loops || (retry_loops == loops && words(&retry) > words(&piece)) {
+                    piece = retry;
+                }
+            }
+            segments.extend(piece);
             done += chunk.iter().map(|r| r.end - r.start).sum::<f64>();
             if let Some(cb) = progress.as_mut() {
                 cb((100.0 * done / total.max(1e-9)).round() as i32);
@@ -372,6 +404,22 @@ impl Recognizer {
         options: &DecodeOptions,
         progress: Option<Box<dyn FnMut(i32) + Send>>,
     ) -> Result<Vec<Segment>> {
+        Ok(self
+            .decode_counting_loops(decoder, packed, options, progress)?
+            .0)
+    }
+
+    /// [`decode_packed_with`](Self::decode_packed_with), also counting the decoder loops its
+    /// guards cut out (a segment collapsed to its first repetitions, or one that repeated the
+    /// segment before it).
+    fn decode_counting_loops(
+        &self,
+        decoder: &mut DecoderState,
+        packed: &PackedSpeech,
+        options: &DecodeOptions,
+        progress: Option<Box<dyn FnMut(i32) + Send>>,
+    ) -> Result<(Vec<Segment>, usize)> {
+        let mut loops = 0;
         let state = &mut decoder.state;
         let strategy = if options.beam_size > 1 {
             SamplingStrategy::BeamSearch {
@@ -510,11 +558,13 @@ impl Recognizer {
             let texts: Vec<String> = words.iter().map(|w| w.word.clone()).collect();
             if guard::repeats_previous(&previous_words, &texts) {
                 tracing::debug!(%text, "dropping a segment that repeats the one before");
+                loops += 1;
                 continue;
             }
             let keep = guard::collapse_repetitions(&texts, 3);
             let words = if keep.len() < words.len() {
                 tracing::debug!(%text, "collapsing a repetition loop");
+                loops += 1;
                 keep.into_iter().map(|i| words[i].clone()).collect()
             } else {
                 words
@@ -536,7 +586,7 @@ impl Recognizer {
                 words,
             });
         }
-        Ok(segments)
+        Ok((segments, loops))
     }
 
     /// Transcribes a file end to end into a [`Transcript`].
