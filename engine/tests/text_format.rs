@@ -52,6 +52,20 @@ fn command_words_used_as_words_stay_words() {
         written("ömmar på en punkt status kolon ua punkt"),
         "Ömmar på en.\nStatus\nUa."
     );
+    // So does the next sentence's subject, or its verb when no preposition puts "en punkt"
+    // first in a sentence of its own.
+    assert_eq!(
+        written("besvär med blåsa eller tar en punkt har tagit Ipren punkt"),
+        "Besvär med blåsa eller tar en. Har tagit Ipren."
+    );
+    assert_eq!(
+        written("sover en punkt hon vaknar tidigt punkt"),
+        "Sover en. Hon vaknar tidigt."
+    );
+    assert_eq!(
+        written("i en punkt har hon ont punkt"),
+        "I en punkt har hon ont."
+    );
 }
 
 #[test]
@@ -325,6 +339,13 @@ fn split_hyphenated_and_joined_terms_are_corrected() {
     assert_eq!(joined.corrections[0].original, "kändastma");
     let spelled = formatted("bedömning kolon generaliserat ångestsyndrom punkt", &v);
     assert!(spelled.corrections.is_empty(), "{:?}", spelled.corrections);
+    // A short drug name split at an everyday word, spelled exactly beside a verb of taking.
+    let short = formatted("har tagit i pren med viss effekt punkt", &v);
+    assert_eq!(short.text(), "Har tagit Ipren med viss effekt.");
+    assert_eq!(short.corrections[0].original, "i pren");
+    // Without one, the same pieces are words.
+    let plain = formatted("bor i pren en vecka punkt", &v);
+    assert!(plain.corrections.is_empty(), "{:?}", plain.corrections);
     // Pieces that sound like no term stay as they were.
     let other = formatted("lyfte en tung låda i förrgår punkt", &v);
     assert!(other.corrections.is_empty(), "{:?}", other.corrections);
@@ -511,6 +532,12 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
         written("tjugo opunktraberik bedömninges hypertoni punkt rubrik åtgärderna enalapril punkt rubrik planer inne kontroll om fyra veckor punkt"),
         "20 o.\nBedömning\nHypertoni.\nÅtgärd\nEnalapril.\nPlanering\nKontroll om 4 veckor."
     );
+    // "rubrik" with its first syllable lost or heard as a word of its own, before a heading
+    // glued on; a long heading's start after "rubrik" is the heading.
+    assert_eq!(
+        written("Rubriker kontaktor svullen stortå punkt tre brikbedömning gikt punkt Trollabrikplanering återbesök punkt"),
+        "Kontaktorsak\nSvullen stortå. Tre\nBedömning\nGikt.\nPlanering\nÅterbesök."
+    );
     // Not after "rubrik", an inflected heading word is text.
     assert_eq!(written("åtgärderna hjälpte punkt"), "Åtgärderna hjälpte.");
     // A heading whose start the recognizer garbled, before the clinician's colon.
@@ -522,6 +549,10 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
     assert_eq!(
         written("lumbalpunktion planeras punkt punktlig ankomst punkt rubrikerna ändras inte punkt vid tidpunkten kom hon punkt"),
         "Lumbalpunktion planeras. Punktlig ankomst. Rubrikerna ändras inte. Vid tidpunkten kom hon."
+    );
+    assert_eq!(
+        written("han fick bråk hemma punkt bruket planeras punkt"),
+        "Han fick bråk hemma. Bruket planeras."
     );
     // After "rubrik", words that name no known heading are a clinic's own heading only when
     // the clinician ends them with a colon or full stop.

@@ -84,6 +84,28 @@ const NOUN_BEFORE: [&str; 12] = [
     "sigmoideum",
     "transversum",
 ];
+/// Words that open a sentence with its subject: after "en punkt" they show the "punkt" was
+/// the dictated full stop ("tar en punkt hon sover"), since a noun phrase is not followed so.
+const SENTENCE_SUBJECTS: [&str; 12] = [
+    "han",
+    "hon",
+    "patienten",
+    "pat",
+    "jag",
+    "vi",
+    "ingen",
+    "inga",
+    "inget",
+    "det",
+    "den",
+    "de",
+];
+/// Prepositions that put "en punkt" first in a sentence, before its verb ("i en punkt har
+/// hon ont"); without one, a verb after "en punkt" starts the next sentence ("tar en punkt
+/// har tagit Ipren").
+const PREPOSITIONS: [&str; 10] = [
+    "i", "på", "över", "vid", "under", "med", "från", "till", "mot", "ur",
+];
 /// Words that, right after a bare heading word, show it is a sentence's subject
 /// ("Bedömningen är ...", "Status visar ...").
 const VERBS: [&str; 24] = [
@@ -320,13 +342,14 @@ fn sounds_like_rubrik(lower: &str) -> bool {
     let heard =
         |word: &str| command_word(word) == Some(Word::Rubrik) || RUBRIK_HEARD.contains(&word);
     // Any vowels around the consonants of "rubrik", after the "t" of a "punkt" said just
-    // before, voiced or not ("trorbrik", "dribrik", "röbrik").
+    // before, voiced or not ("trorbrik", "dribrik", "röbrik"), or with its first syllable
+    // lost or heard as a word of its own ("tre brik", "Trollabrik").
     let letters = lower.chars().count();
-    let skeleton = (5..=9).contains(&letters)
+    let skeleton = (4..=10).contains(&letters)
         && lower.chars().all(char::is_alphabetic)
         && matches!(
             consonant_skeleton(lower).as_str(),
-            "rbrk" | "trbrk" | "drbrk" | "rbrks" | "trbrks" | "drbrks"
+            "rbrk" | "trbrk" | "drbrk" | "rbrks" | "trbrks" | "drbrks" | "brk" | "brks" | "trlbrk"
         );
     heard(lower) || skeleton
 }
@@ -456,7 +479,7 @@ fn glued_rubrik(lower: &str, following: &[String], vocab: &Vocabulary) -> Option
     if chars.len() < 8 || !chars.iter().all(|c| c.is_alphabetic()) {
         return None;
     }
-    (5..=9.min(chars.len() - 3)).rev().find(|&at| {
+    (4..=10.min(chars.len() - 3)).rev().find(|&at| {
         let prefix: String = chars[..at].iter().collect();
         if !sounds_like_rubrik(&prefix) {
             return false;
@@ -571,6 +594,29 @@ fn previous_word(out: &[Item]) -> Option<String> {
         .map(Item::lower)
 }
 
+/// The word `back` words before the previous one (0: the previous word), skipping the
+/// recognizer's punctuation; `None` past a spoken mark or command.
+fn word_before(out: &[Item], back: usize) -> Option<String> {
+    out.iter()
+        .rev()
+        .filter(|it| !matches!(it.kind, Kind::Recognizer(_)))
+        .take_while(|it| it.is_word() || it.kind == Kind::Formatted)
+        .nth(back)
+        .map(Item::lower)
+}
+
+/// Whether the word after "en punkt" starts a new sentence (see [`SENTENCE_SUBJECTS`] and
+/// [`PREPOSITIONS`]): the "punkt" was the full stop. `before` is the word before "punkt",
+/// `before_en` the one before that.
+fn next_sentence_after_en_punkt(before: &str, before_en: Option<&str>, next: Option<&str>) -> bool {
+    let Some(next) = next else {
+        return false;
+    };
+    before == "en"
+        && (SENTENCE_SUBJECTS.contains(&next)
+            || (VERBS.contains(&next) && !before_en.is_some_and(|w| PREPOSITIONS.contains(&w))))
+}
+
 /// Index of the next item that is not the recognizer's punctuation.
 fn next_real(items: &[Item], from: usize) -> usize {
     let mut i = from;
@@ -654,12 +700,18 @@ fn punctuation(items: Vec<Item>) -> Vec<Item> {
             continue;
         };
         let made = match word {
-            // "en punkt" is a noun, unless a heading ("X kolon") or nothing follows.
+            // "en punkt" is a noun, unless a heading ("X kolon"), nothing or the next
+            // sentence follows.
             Word::Punkt
                 if NOUN_BEFORE.contains(&before)
                     && next_word.is_some()
                     && lower_at(&items, next_real(&items, next + 1)).as_deref()
-                        != Some("kolon") =>
+                        != Some("kolon")
+                    && !next_sentence_after_en_punkt(
+                        before,
+                        word_before(&out, 1).as_deref(),
+                        next_word.as_deref(),
+                    ) =>
             {
                 None
             }
@@ -948,9 +1000,14 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     out
 }
 
+/// Letters a heading's spoken start may lack (see [`heading_by_prefix`]); a quarter of
+/// the alias where that is more.
+const PREFIX_LETTERS_MISSING: usize = 2;
+
 /// After "rubrik": a heading whose start the next word (or the next two, joined) spells
-/// ("åtgärderna", "bedömninges", "planer inne" for planering), at least six letters and
-/// all but two letters of a one-word alias, and at most four letters past the alias. Whisper
+/// ("åtgärderna", "bedömninges", "planer inne" for planering, "kontaktor"), at least six
+/// letters and all but [`PREFIX_LETTERS_MISSING`] letters (a quarter of a long alias) of a
+/// one-word alias, and at most four letters past the alias. Whisper
 /// splits and inflects heading words it is unsure of; right after "rubrik" a heading is what
 /// was said.
 fn heading_by_prefix<'v>(words: &[&str], vocab: &'v Vocabulary) -> Option<HeadingMatch<'v>> {
@@ -975,7 +1032,7 @@ fn heading_by_prefix<'v>(words: &[&str], vocab: &'v Vocabulary) -> Option<Headin
                     .take_while(|(a, b)| a == b)
                     .count();
                 let fits = common >= 6
-                    && common + 2 >= alias_len
+                    && common + PREFIX_LETTERS_MISSING.max(alias_len / 4) >= alias_len
                     && heard.chars().count() <= alias_len.max(common) + 4
                     // A second word joins only when the alias goes on into it.
                     && (n == 1 || common > first_len);

@@ -155,7 +155,15 @@ fn near_term<'v>(
     {
         return Ok(None);
     }
-    if n > 1 && joined.chars().count() < MIN_JOINED_TERM_LETTERS {
+    // The pieces spell a drug name exactly next to a dose or a verb of taking ("har tagit
+    // i pren"): however short the name, that is what was said.
+    let spelled_dosed_drug = n > 1
+        && in_drug_context(items, i)
+        && vocab
+            .lookup_exact(&joined)
+            .iter()
+            .any(|m| m.term.kind == TermKind::Drug);
+    if n > 1 && joined.chars().count() < MIN_JOINED_TERM_LETTERS && !spelled_dosed_drug {
         return Ok(None);
     }
     // A later piece that is itself a word the recognizer knew, or a term, was said as a word:
@@ -201,7 +209,7 @@ fn near_term<'v>(
     } else {
         MIN_JOINED_TERM_LETTERS
     };
-    if n > 1 && (form_len as usize) < min_term_letters {
+    if n > 1 && (form_len as usize) < min_term_letters && !spelled_dosed_drug {
         return Ok(None);
     }
     // The word in another form ("otillräcklig" of "otillräckligt", "yrseln" of "yrsel") is
