@@ -300,3 +300,30 @@ fn a_long_dictation_becomes_a_note_in_order() {
         "the last clip's headings are missing: {headings:?}"
     );
 }
+
+/// A dictation whose first 39 s have no pause long enough to end a speech region: whisper's
+/// second window of that region loops ("röd, röd, röd, …"), and before the looping piece
+/// was decoded again, the region after it came out as four words.
+#[test]
+fn a_looping_decode_loses_no_speech() {
+    let clip = repo().join("corpora/sv-structure/audio/pv-09-gikt-stryk.wav");
+    let out = skriva(&[
+        "transcribe",
+        "--structure",
+        "--format",
+        "json",
+        &clip.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = &json_lines(&stdout(&out))[0];
+    let starts: Vec<f64> = doc["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .flat_map(|seg| seg["words"].as_array().expect("words").iter())
+        .map(|w| w["start"].as_f64().expect("start"))
+        .collect();
+    // The first region ends at 39.2 s; the second holds about 45 spoken words.
+    let in_second_region = starts.iter().filter(|&&s| s >= 39.3).count();
+    assert!(in_second_region >= 20, "the second region was lost: {doc}");
+}
