@@ -178,6 +178,13 @@ fn misheard_units_after_numbers() {
 fn numbers_units_and_measurements() {
     for (spoken, expected) in [
         ("tjugofyraårig kvinna", "24-årig kvinna"),
+        // The age in digits, "-årig" a word of its own, misheard or glued to the person.
+        ("25 årig kvinna", "25-årig kvinna"),
+        ("tjugofem årig kvinna", "25-årig kvinna"),
+        ("28 Arigman med astma", "28-årig man med astma"),
+        ("57 rikvinna", "57-årig kvinna"),
+        ("två original och 3 rika", "Två original och 3 rika"),
+        ("sedan 2 årig", "Sedan 2-årig"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         ("temp trettioåtta komma fem", "Temp 38,5"),
         ("saturation nittiosex procent", "Saturation 96 %"),

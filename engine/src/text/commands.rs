@@ -306,7 +306,7 @@ pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
 }
 
 /// `item` cut into two words at character `at` of its text.
-fn split_item(item: Item, at: usize) -> (Item, Item) {
+pub(crate) fn split_item(item: Item, at: usize) -> (Item, Item) {
     let chars: Vec<char> = item.text.chars().collect();
     let mut first = item.clone();
     first.text = chars[..at].iter().collect();

@@ -419,6 +419,19 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             i += used;
             continue;
         }
+        if let Some((age, used, rest)) = age_after_number(&items[i..]) {
+            let mut spanned = items[i..i + used].to_vec();
+            let rest = rest.map(|at| {
+                let last = spanned.pop().expect("an age word");
+                let (age_part, rest) = super::commands::split_item(last, at);
+                spanned.push(age_part);
+                rest
+            });
+            out.push(Item::spanning(Kind::Formatted, age, &spanned));
+            out.extend(rest);
+            i += used;
+            continue;
+        }
         if let Some(age) = age_compound(&lower) {
             let mut formatted = item.clone();
             formatted.kind = Kind::Formatted;
@@ -708,6 +721,57 @@ fn age_compound(word: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// How the recognizer writes "-årig" after an age it wrote as digits ("28 Arigman",
+/// "33 orikvina"), besides the suffixes themselves ([`AGE_SUFFIXES`]).
+const AGE_WORDS_HEARD: [&str; 5] = ["arig", "orig", "årik", "arik", "orik"];
+/// Misheard suffixes that have lost their vowel ("rikvina"), taken glued to the next word
+/// only, since "rik" alone is a word.
+const AGE_WORDS_CLIPPED: [&str; 2] = ["rig", "rik"];
+/// Starts of the word for the person that the recognizer glues to an age ("rikvina",
+/// "Arigman").
+const PERSON_STARTS: [&str; 5] = ["kv", "vin", "man", "flick", "pojk"];
+/// Oldest age read from "N årig".
+const MAX_AGE: u64 = 120;
+
+/// "57 årig" → ("57-årig", 2, None); "28 Arigman" → ("28-årig", 2, Some(4)): an age written
+/// as digits or one number word, then "-årig" as a word of its own, misheard
+/// ([`AGE_WORDS_HEARD`]) or glued to the next word. The last value is where the glued word
+/// starts; it is kept as a word of its own.
+fn age_after_number(items: &[Item]) -> Option<(String, usize, Option<usize>)> {
+    let number = items.first()?.lower();
+    let value = if number.chars().all(|c| c.is_ascii_digit()) {
+        number.parse::<u64>().ok()?
+    } else {
+        parse_cardinal(&number)?
+    };
+    if !(1..=MAX_AGE).contains(&value) {
+        return None;
+    }
+    let next = items.get(1).filter(|it| it.is_word())?.lower();
+    if AGE_SUFFIXES.contains(&next.as_str()) {
+        return Some((format!("{value}-{next}"), 2, None));
+    }
+    if AGE_WORDS_HEARD.contains(&next.as_str()) {
+        return Some((format!("{value}-årig"), 2, None));
+    }
+    // Glued only to the word for the person: "2 original" is not "2-årig inal".
+    let glued = |heard: &&str| {
+        let rest = next.strip_prefix(heard)?;
+        let fits = rest.chars().count() >= 3
+            && rest.chars().all(char::is_alphabetic)
+            && PERSON_STARTS.iter().any(|p| rest.starts_with(p));
+        // "rikvinna": the heard "k" is also the start of "kvinna".
+        let shared_k = heard.ends_with('k') && rest.starts_with("vin");
+        fits.then(|| heard.chars().count() - usize::from(shared_k))
+    };
+    ["årig"]
+        .iter()
+        .chain(&AGE_WORDS_HEARD)
+        .chain(&AGE_WORDS_CLIPPED)
+        .find_map(glued)
+        .map(|at| (format!("{value}-årig"), 2, Some(at)))
 }
 
 /// "nitton åttiofem noll tre tolv ett två tre fyra" → "19850312-1234".
