@@ -185,6 +185,13 @@ fn numbers_units_and_measurements() {
         ("57 rikvinna", "57-årig kvinna"),
         ("två original och 3 rika", "Två original och 3 rika"),
         ("sedan 2 årig", "Sedan 2-årig"),
+        // Single "t" in the tens, "otta" for "åtta" after them; "otta" alone is a word.
+        (
+            "minskat från femtio fyra till tretio otta",
+            "Minskat från 54 till 38",
+        ),
+        ("puls sjutio två", "Puls 72"),
+        ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         ("temp trettioåtta komma fem", "Temp 38,5"),
         ("saturation nittiosex procent", "Saturation 96 %"),
@@ -551,6 +558,15 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
     assert_eq!(
         written("rubrik så vi sitt riskbedömnning kolon inga dödstankar punkt"),
         "Suicidriskbedömning\nInga dödstankar."
+    );
+    // An "h" heard before a heading's first vowel; a word that only starts like one is text.
+    assert_eq!(
+        written("generaliserat ångestsyndrom punkt Håttgärd kolon remiss till KBT punkt"),
+        "Generaliserat ångestsyndrom.\nÅtgärd\nRemiss till KBT."
+    );
+    assert_eq!(
+        written("Huvudvärk kolon sedan i går punkt"),
+        "Huvudvärk: sedan i går."
     );
     // Words that begin or end like a command stay whole.
     assert_eq!(

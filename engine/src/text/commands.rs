@@ -1188,17 +1188,35 @@ fn heading_before_colon<'v>(
     if let Some(found) = vocab.match_heard_heading(&words) {
         return Some((found, last + 1));
     }
-    let found = vocab.match_heading_by_sound(&words, HEADING_BEFORE_COLON_SCORE)?;
-    (found.words == words.len()).then_some((found, last + 1))
+    let by_sound = |words: &[&str]| {
+        vocab
+            .match_heading_by_sound(words, HEADING_BEFORE_COLON_SCORE)
+            .filter(|found| found.words == words.len())
+    };
+    if let Some(found) = by_sound(&words) {
+        return Some((found, last + 1));
+    }
+    // An "h" the recognizer heard before a heading's first vowel ("Håttgärd" for Åtgärd).
+    let first = words[0];
+    let mut chars = first.chars();
+    let (Some('h' | 'H'), Some(vowel)) = (chars.next(), chars.next()) else {
+        return None;
+    };
+    if !"aeiouyåäöAEIOUYÅÄÖ".contains(vowel) {
+        return None;
+    }
+    let mut without_h = words.clone();
+    without_h[0] = &first[1..];
+    by_sound(&without_h).map(|found| (found, last + 1))
 }
 
-/// Skips the colon or full stop said right after a heading, and the recognizer's punctuation
-/// around it.
 /// The command that starts section `name`, spanning the words that said it.
 fn heading_item(name: &str, spoken: &[Item]) -> Item {
     Item::spanning(Kind::Command(Command::Heading(name.to_owned())), "", spoken)
 }
 
+/// Skips the colon or full stop said right after a heading, and the recognizer's punctuation
+/// around it.
 fn swallow_heading_colon(items: &[Item], mut i: usize) -> usize {
     let mut swallowed_spoken = false;
     while let Some(item) = items.get(i) {

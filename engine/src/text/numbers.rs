@@ -41,13 +41,15 @@ const TEENS: [(&str, u64); 11] = [
     ("arton", 18),
     ("nitton", 19),
 ];
-/// Tens with the colloquial spellings a recognizer writes ("femti", "tjugu").
-const TENS: [(&str, u64); 17] = [
+/// Tens with the colloquial spellings a recognizer writes ("femti", "tjugu"), and the
+/// "tt" it writes single ("tretio").
+const TENS: [(&str, u64); 20] = [
     ("tjugo", 20),
     ("tjugu", 20),
     ("tjuge", 20),
     ("trettio", 30),
     ("tretti", 30),
+    ("tretio", 30),
     ("fyrtio", 40),
     ("fyrti", 40),
     ("femtio", 50),
@@ -56,11 +58,16 @@ const TENS: [(&str, u64); 17] = [
     ("sexti", 60),
     ("sjuttio", 70),
     ("sjutti", 70),
+    ("sjutio", 70),
     ("åttio", 80),
     ("åtti", 80),
     ("nittio", 90),
     ("nitti", 90),
+    ("nitio", 90),
 ];
+/// How the recognizer writes "åtta" after a tens word ("tretio otta" → 38); alone, "otta"
+/// is a word (dawn).
+const EIGHT_AFTER_TENS: &str = "otta";
 const ORDINALS: [(&str, u64); 20] = [
     ("första", 1),
     ("förste", 1),
@@ -295,8 +302,10 @@ fn read_number(items: &[Item]) -> Option<Number> {
     if !digits {
         while let Some(next) = items.get(words).filter(|i| i.is_word()) {
             let lower = next.lower();
-            let Some(next_value) =
-                parse_cardinal(&lower).filter(|_| !lower.chars().all(|c| c.is_ascii_digit()))
+            let eight_after_tens = lower == EIGHT_AFTER_TENS && adds_to(value, 8);
+            let Some(next_value) = parse_cardinal(&lower)
+                .filter(|_| !lower.chars().all(|c| c.is_ascii_digit()))
+                .or(eight_after_tens.then_some(8))
             else {
                 break;
             };
