@@ -52,8 +52,8 @@ fn command_words_used_as_words_stay_words() {
         written("ömmar på en punkt status kolon ua punkt"),
         "Ömmar på en.\nStatus\nUa."
     );
-    // So does the next sentence's subject, or its verb when no preposition puts "en punkt"
-    // first in a sentence of its own.
+    // So does a next sentence: "en punkt" is a noun phrase only after a preposition or
+    // before words that carry it on.
     assert_eq!(
         written("besvär med blåsa eller tar en punkt har tagit Ipren punkt"),
         "Besvär med blåsa eller tar en. Har tagit Ipren."
@@ -65,6 +65,14 @@ fn command_words_used_as_words_stay_words() {
     assert_eq!(
         written("i en punkt har hon ont punkt"),
         "I en punkt har hon ont."
+    );
+    assert_eq!(
+        written("har en punkt som ömmar punkt"),
+        "Har en punkt som ömmar."
+    );
+    assert_eq!(
+        written("astma sedan barn dom en punkt senaste veckan hosta punkt"),
+        "Astma sedan barn dom en. Senaste veckan hosta."
     );
 }
 

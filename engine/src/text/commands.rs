@@ -84,27 +84,28 @@ const NOUN_BEFORE: [&str; 12] = [
     "sigmoideum",
     "transversum",
 ];
-/// Words that open a sentence with its subject: after "en punkt" they show the "punkt" was
-/// the dictated full stop ("tar en punkt hon sover"), since a noun phrase is not followed so.
-const SENTENCE_SUBJECTS: [&str; 12] = [
-    "han",
-    "hon",
-    "patienten",
-    "pat",
-    "jag",
-    "vi",
-    "ingen",
-    "inga",
-    "inget",
-    "det",
-    "den",
-    "de",
-];
-/// Prepositions that put "en punkt" first in a sentence, before its verb ("i en punkt har
-/// hon ont"); without one, a verb after "en punkt" starts the next sentence ("tar en punkt
-/// har tagit Ipren").
+/// Prepositions that make "en punkt" a noun phrase ("ömmar på en punkt", "i en punkt har
+/// hon ont").
 const PREPOSITIONS: [&str; 10] = [
     "i", "på", "över", "vid", "under", "med", "från", "till", "mot", "ur",
+];
+/// Words that carry the noun phrase "en punkt" on ("en punkt som ömmar", "en punkt över
+/// tibia").
+const AFTER_NOUN_PUNKT: [&str; 14] = [
+    "som",
+    "där",
+    "över",
+    "på",
+    "i",
+    "vid",
+    "under",
+    "med",
+    "mellan",
+    "ovanför",
+    "nedanför",
+    "bakom",
+    "framför",
+    "strax",
 ];
 /// Words that, right after a bare heading word, show it is a sentence's subject
 /// ("Bedömningen är ...", "Status visar ...").
@@ -605,16 +606,18 @@ fn word_before(out: &[Item], back: usize) -> Option<String> {
         .map(Item::lower)
 }
 
-/// Whether the word after "en punkt" starts a new sentence (see [`SENTENCE_SUBJECTS`] and
-/// [`PREPOSITIONS`]): the "punkt" was the full stop. `before` is the word before "punkt",
-/// `before_en` the one before that.
+/// Whether a "punkt" after "en" is the dictated full stop: "en punkt" is a noun phrase only
+/// after a preposition or before words that carry it on ([`PREPOSITIONS`],
+/// [`AFTER_NOUN_PUNKT`]); elsewhere "en" ended the sentence ("tar en punkt har tagit",
+/// "barn dom en punkt senaste"). `before` is the word before "punkt", `before_en` the one
+/// before that.
 fn next_sentence_after_en_punkt(before: &str, before_en: Option<&str>, next: Option<&str>) -> bool {
     let Some(next) = next else {
         return false;
     };
     before == "en"
-        && (SENTENCE_SUBJECTS.contains(&next)
-            || (VERBS.contains(&next) && !before_en.is_some_and(|w| PREPOSITIONS.contains(&w))))
+        && !before_en.is_some_and(|w| PREPOSITIONS.contains(&w))
+        && !AFTER_NOUN_PUNKT.contains(&next)
 }
 
 /// Index of the next item that is not the recognizer's punctuation.
