@@ -127,6 +127,15 @@ fn deletion_commands_remove_the_last_sentence() {
         written("mår bra punkt åt mycket stryk senaste meningen sover bra punkt"),
         "Mår bra. Sover bra."
     );
+    // "stryk" as the recognizer spells it, before what it deletes; elsewhere a word.
+    assert_eq!(
+        written("mår bra punkt åt mycket punkt Strick senaste meningen punkt sover bra punkt"),
+        "Mår bra. Sover bra."
+    );
+    assert_eq!(
+        written("håller strikt diet punkt strecka under punkt"),
+        "Håller strikt diet. Strecka under."
+    );
 }
 
 #[test]
@@ -559,6 +568,10 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
     assert_eq!(
         written("Rubriker kontaktor svullen stortå punkt tre brikbedömning gikt punkt Trollabrikplanering återbesök punkt"),
         "Kontaktorsak\nSvullen stortå. Tre\nBedömning\nGikt.\nPlanering\nÅterbesök."
+    );
+    assert_eq!(
+        written("Brick kontaktor 6-villnad stortå punkt"),
+        "Kontaktorsak\n6-villnad stortå."
     );
     // Not after "rubrik", an inflected heading word is text.
     assert_eq!(written("åtgärderna hjälpte punkt"), "Åtgärderna hjälpte.");

@@ -195,7 +195,7 @@ fn command_word(text: &str) -> Option<Word> {
     misheard_short_command(&lower)
 }
 
-/// Consonants of a word with doubled letters collapsed and the nasals m/n folded together:
+/// Consonants of a word with doubled letters collapsed, the nasals m/n and g/c/k folded together:
 /// the part of "kolon", "punkt" and "komma" that survives the recognizer's mishearings
 /// ("kulam", "kolam", "konna", "pungt"), which mostly swap vowels and nasals.
 fn consonant_skeleton(word: &str) -> String {
@@ -203,7 +203,7 @@ fn consonant_skeleton(word: &str) -> String {
     for c in word.chars() {
         let c = match c {
             'n' => 'm',
-            'g' => 'k',
+            'g' | 'c' => 'k',
             c if "aeiouyåäö".contains(c) => continue,
             c => c,
         };
@@ -238,6 +238,19 @@ fn misheard_short_command(lower: &str) -> Option<Word> {
         "pmkt" if first == 'p' && first_vowel == 'u' => Some(Word::Punkt),
         _ => None,
     }
+}
+
+/// Whether `lower` is "stryk" as the recognizer wrote it ("strick", "stryck"), said before
+/// what it deletes ("det", "senaste meningen"): only there, since "stryka" and "strikt" are
+/// words.
+fn misheard_stryk(lower: &str, next: Option<&str>) -> bool {
+    (5..=7).contains(&lower.chars().count())
+        && lower.chars().all(char::is_alphabetic)
+        && consonant_skeleton(lower) == "strk"
+        && matches!(
+            next,
+            Some("det" | "detta" | "senaste" | "sista" | "föregående" | "förra")
+        )
 }
 
 /// Real compound words ending in a command word, never split ("tidpunkt", "förekomma").
@@ -697,7 +710,9 @@ fn punctuation(items: Vec<Item>) -> Vec<Item> {
             i += 1;
             continue;
         }
-        let Some(word) = command_word(&lower) else {
+        let Some(word) = command_word(&lower)
+            .or_else(|| misheard_stryk(&lower, next_word.as_deref()).then_some(Word::Stryk))
+        else {
             out.push(item.clone());
             i += 1;
             continue;
@@ -1014,8 +1029,14 @@ const PREFIX_LETTERS_MISSING: usize = 2;
 /// splits and inflects heading words it is unsure of; right after "rubrik" a heading is what
 /// was said.
 fn heading_by_prefix<'v>(words: &[&str], vocab: &'v Vocabulary) -> Option<HeadingMatch<'v>> {
-    let lower: Vec<String> = words.iter().take(2).map(|w| w.to_lowercase()).collect();
-    if lower.is_empty() || !lower.iter().all(|w| w.chars().all(char::is_alphabetic)) {
+    // Words of letters only: a second word that is not ("6-villnad") is the note's text.
+    let lower: Vec<String> = words
+        .iter()
+        .take(2)
+        .map(|w| w.to_lowercase())
+        .take_while(|w| w.chars().all(char::is_alphabetic))
+        .collect();
+    if lower.is_empty() {
         return None;
     }
     let spellings = (1..=lower.len()).map(|n| (n, lower[..n].concat()));
