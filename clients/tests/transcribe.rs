@@ -238,6 +238,19 @@ fn a_file_that_is_not_a_model_is_refused() {
     );
 }
 
+/// `skriva transcribe --structure --format json` of `path`: the transcript with its note.
+fn structured_json(path: &Path) -> serde_json::Value {
+    let out = skriva(&[
+        "transcribe",
+        "--structure",
+        "--format",
+        "json",
+        &path.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    json_lines(&stdout(&out)).swap_remove(0)
+}
+
 /// A dictation longer than whisper's 30 s window, through `transcribe --structure` (beam
 /// search, speech decoded in pieces cut at pauses): every clip's headings arrive in order,
 /// word times rise through the whole recording, and the last clip's words are not lost.
@@ -263,15 +276,7 @@ fn a_long_dictation_becomes_a_note_in_order() {
     write_wav(&long, &samples);
     let duration = samples.len() as f64 / 16_000.0;
     assert!(duration > 50.0, "{duration}");
-    let out = skriva(&[
-        "transcribe",
-        "--structure",
-        "--format",
-        "json",
-        &long.display().to_string(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let doc = &json_lines(&stdout(&out))[0];
+    let doc = &structured_json(&long);
     let mut previous = 0.0;
     let mut words_in_last_clip = 0;
     for seg in doc["segments"].as_array().expect("segments") {
@@ -307,15 +312,7 @@ fn a_long_dictation_becomes_a_note_in_order() {
 #[test]
 fn a_looping_decode_loses_no_speech() {
     let clip = repo().join("corpora/sv-structure/audio/pv-09-gikt-stryk.wav");
-    let out = skriva(&[
-        "transcribe",
-        "--structure",
-        "--format",
-        "json",
-        &clip.display().to_string(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let doc = &json_lines(&stdout(&out))[0];
+    let doc = &structured_json(&clip);
     let starts: Vec<f64> = doc["segments"]
         .as_array()
         .expect("segments")
