@@ -599,15 +599,6 @@ fn lower_at(items: &[Item], i: usize) -> Option<String> {
     items.get(i).filter(|it| it.is_word()).map(Item::lower)
 }
 
-/// The previous word, skipping the recognizer's punctuation.
-fn previous_word(out: &[Item]) -> Option<String> {
-    out.iter()
-        .rev()
-        .find(|it| !matches!(it.kind, Kind::Recognizer(_)))
-        .filter(|it| it.is_word() || it.kind == Kind::Formatted)
-        .map(Item::lower)
-}
-
 /// The word `back` words before the previous one (0: the previous word), skipping the
 /// recognizer's punctuation; `None` past a spoken mark or command.
 fn word_before(out: &[Item], back: usize) -> Option<String> {
@@ -669,7 +660,7 @@ fn punctuation(items: Vec<Item>) -> Vec<Item> {
         let lower = item.lower();
         let next = next_real(&items, i + 1);
         let next_word = lower_at(&items, next);
-        let previous = previous_word(&out);
+        let previous = word_before(&out, 0);
         let spoken =
             |mark: Mark, used: &[Item]| Item::spanning(Kind::Spoken(mark), mark_text(mark), used);
         let command =

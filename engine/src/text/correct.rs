@@ -157,8 +157,9 @@ fn near_term<'v>(
     }
     // The pieces spell a drug name exactly next to a dose or a verb of taking ("har tagit
     // i pren"): however short the name, that is what was said.
+    let drug_context = in_drug_context(items, i);
     let spelled_dosed_drug = n > 1
-        && in_drug_context(items, i)
+        && drug_context
         && vocab
             .lookup_exact(&joined)
             .iter()
@@ -202,7 +203,7 @@ fn near_term<'v>(
     if !(0.75..=1.34).contains(&(word_len / form_len)) {
         return Ok(None);
     }
-    let dosed_drug = best.term.kind == TermKind::Drug && in_drug_context(items, i);
+    let dosed_drug = best.term.kind == TermKind::Drug && drug_context;
     // A dose beside it makes a shorter drug name likely enough ("levak sin" → Levaxin).
     let min_term_letters = if dosed_drug {
         MIN_JOINED_DOSED_DRUG_LETTERS

@@ -428,17 +428,20 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             i += used;
             continue;
         }
-        if let Some((age, used, rest)) = age_after_number(&items[i..]) {
-            let mut spanned = items[i..i + used].to_vec();
-            let rest = rest.map(|at| {
-                let last = spanned.pop().expect("an age word");
-                let (age_part, rest) = super::commands::split_item(last, at);
-                spanned.push(age_part);
-                rest
-            });
-            out.push(Item::spanning(Kind::Formatted, age, &spanned));
-            out.extend(rest);
-            i += used;
+        if let Some((age, glued_at)) = age_after_number(&items[i..]) {
+            match glued_at {
+                None => out.push(Item::spanning(Kind::Formatted, age, &items[i..i + 2])),
+                Some(at) => {
+                    let (suffix, person) = super::commands::split_item(items[i + 1].clone(), at);
+                    out.push(Item::spanning(
+                        Kind::Formatted,
+                        age,
+                        &[items[i].clone(), suffix],
+                    ));
+                    out.push(person);
+                }
+            }
+            i += 2;
             continue;
         }
         if let Some(age) = age_compound(&lower) {
@@ -744,26 +747,21 @@ const PERSON_STARTS: [&str; 5] = ["kv", "vin", "man", "flick", "pojk"];
 /// Oldest age read from "N årig".
 const MAX_AGE: u64 = 120;
 
-/// "57 årig" → ("57-årig", 2, None); "28 Arigman" → ("28-årig", 2, Some(4)): an age written
-/// as digits or one number word, then "-årig" as a word of its own, misheard
-/// ([`AGE_WORDS_HEARD`]) or glued to the next word. The last value is where the glued word
-/// starts; it is kept as a word of its own.
-fn age_after_number(items: &[Item]) -> Option<(String, usize, Option<usize>)> {
-    let number = items.first()?.lower();
-    let value = if number.chars().all(|c| c.is_ascii_digit()) {
-        number.parse::<u64>().ok()?
-    } else {
-        parse_cardinal(&number)?
-    };
+/// "57 årig" → ("57-årig", None); "28 Arigman" → ("28-årig", Some(4)): an age written as
+/// digits or one number word, then "-årig" in the next word, on its own, misheard
+/// ([`AGE_WORDS_HEARD`]) or glued to the word for the person. The second value is where that
+/// glued word starts; it is kept as a word of its own. Both words are used.
+fn age_after_number(items: &[Item]) -> Option<(String, Option<usize>)> {
+    let value = parse_cardinal(&items.first()?.lower())?;
     if !(1..=MAX_AGE).contains(&value) {
         return None;
     }
     let next = items.get(1).filter(|it| it.is_word())?.lower();
     if AGE_SUFFIXES.contains(&next.as_str()) {
-        return Some((format!("{value}-{next}"), 2, None));
+        return Some((format!("{value}-{next}"), None));
     }
     if AGE_WORDS_HEARD.contains(&next.as_str()) {
-        return Some((format!("{value}-årig"), 2, None));
+        return Some((format!("{value}-årig"), None));
     }
     // Glued only to the word for the person: "2 original" is not "2-årig inal".
     let glued = |heard: &&str| {
@@ -780,7 +778,7 @@ fn age_after_number(items: &[Item]) -> Option<(String, usize, Option<usize>)> {
         .chain(&AGE_WORDS_HEARD)
         .chain(&AGE_WORDS_CLIPPED)
         .find_map(glued)
-        .map(|at| (format!("{value}-årig"), 2, Some(at)))
+        .map(|at| (format!("{value}-årig"), Some(at)))
 }
 
 /// "nitton åttiofem noll tre tolv ett två tre fyra" → "19850312-1234".
