@@ -311,7 +311,7 @@ fn a_long_dictation_becomes_a_note_in_order() {
 /// was decoded again, the region after it came out as four words.
 #[test]
 fn a_looping_decode_loses_no_speech() {
-    let clip = repo().join("corpora/sv-structure/audio/pv-09-gikt-stryk.wav");
+    let clip = repo().join("corpora/sv-structure/clips/pv-09-gikt-stryk.wav");
     let doc = &structured_json(&clip);
     let starts: Vec<f64> = doc["segments"]
         .as_array()
