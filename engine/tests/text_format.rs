@@ -210,6 +210,13 @@ fn numbers_units_and_measurements() {
         ("puls sjutio två", "Puls 72"),
         ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
+        // "över" misheard, after a blood pressure label only.
+        ("blodtricks 150 övena nittio fyra", "Blodtricks 150/94"),
+        ("150 övena nittio fyra", "150 övena 94"),
+        // A tens word misspelled alone: one letter off, or two before a unit word.
+        ("puls sjuttej åtta", "Puls 78"),
+        ("vikt fyrtiot kilo", "Vikt 40 kg"),
+        ("sektion åtta", "Sektion åtta"),
         ("temp trettioåtta komma fem", "Temp 38,5"),
         ("saturation nittiosex procent", "Saturation 96 %"),
         (
@@ -246,6 +253,63 @@ fn numbers_units_and_measurements() {
     ] {
         assert_eq!(written(spoken), expected, "{spoken}");
     }
+}
+
+/// An ICD-10 code spelled after a code keyword, its letter heard as the letter's name: the
+/// vocabulary's codes pick the letter, and the code is marked as a correction.
+#[test]
+fn codes_with_a_misheard_letter_name() {
+    let vocab = vocab();
+    for (spoken, expected, original) in [
+        (
+            "tonsillit rena skåd i 0,3 punkten 0 punkt",
+            "Tonsillit rena skåd J03.0.",
+            "i 0,3 punkten 0",
+        ),
+        (
+            "lumbago diagnoskod en 54.5",
+            "Lumbago diagnoskod M54.5",
+            "en 54.5",
+        ),
+        (
+            "depression diagnoskod eff trettiotvå punkt ett",
+            "Depression diagnoskod F32.1",
+            "eff trettiotvå punkt ett",
+        ),
+    ] {
+        let note = formatted(spoken, &vocab);
+        assert_eq!(note.text(), expected, "{spoken}");
+        let codes: Vec<(&str, &str)> = note
+            .corrections
+            .iter()
+            .map(|c| (c.original.as_str(), c.replacement.as_str()))
+            .collect();
+        assert_eq!(codes.len(), 1, "{spoken}: {codes:?}");
+        assert_eq!(codes[0].0, original, "{spoken}");
+    }
+    // No keyword, a code the vocabulary lacks, or too few digits: the words stay.
+    for spoken in [
+        "tonsillit i 0,3 punkten 0",
+        "diagnos en 99.9",
+        "diagnos i tre dagar",
+        "med god i 30 år",
+    ] {
+        let note = formatted(spoken, &vocab);
+        assert!(
+            note.corrections.is_empty(),
+            "{spoken}: {:?}",
+            note.corrections
+        );
+    }
+    let off = FormatOptions {
+        correct_terms: false,
+        ..FormatOptions::default()
+    };
+    let raw = "tonsillit rena skåd i 0,3 punkten 0";
+    assert!(!format(raw, &vocab, off)
+        .expect("format")
+        .text()
+        .contains("J03.0"));
 }
 
 #[test]

@@ -316,11 +316,13 @@ fn split_compound(item: &Item, vocab: &Vocabulary) -> Option<(String, Correction
     None
 }
 
+/// Term correction of `items`; `corrections` holds those made before (by [`misheard_codes`]),
+/// which items already refer to.
 pub(crate) fn correct(
     items: Vec<Item>,
     vocab: &Vocabulary,
+    mut corrections: Vec<Correction>,
 ) -> Result<(Vec<Item>, Vec<Correction>)> {
-    let mut corrections = Vec::new();
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
     let mut i = 0;
     while i < items.len() {
@@ -354,7 +356,16 @@ pub(crate) fn correct(
                         continue;
                     }
                     Nearest::Compound(text, source) => {
-                        record(&mut out, &mut corrections, &items[i..=i], text, source, 1.0);
+                        let spoken = &items[i..=i];
+                        record(
+                            &mut out,
+                            &mut corrections,
+                            spoken,
+                            text,
+                            source,
+                            1.0,
+                            Kind::Word,
+                        );
                         i += 1;
                         continue;
                     }
@@ -383,7 +394,15 @@ pub(crate) fn correct(
             // Already the term, said in its words ("essentiell hypertoni").
             out.extend_from_slice(spoken);
         } else {
-            record(&mut out, &mut corrections, spoken, text, source, score);
+            record(
+                &mut out,
+                &mut corrections,
+                spoken,
+                text,
+                source,
+                score,
+                Kind::Word,
+            );
         }
         i += n;
     }
@@ -485,7 +504,8 @@ fn exactly_joined<'v>(
         .map(|term| (n, term))
 }
 
-/// Replaces `spoken` by one word, `replacement`, recorded as a correction for the review page.
+/// Replaces `spoken` by one item of `kind`, `replacement`, recorded as a correction for the
+/// review page.
 fn record(
     out: &mut Vec<Item>,
     corrections: &mut Vec<Correction>,
@@ -493,6 +513,7 @@ fn record(
     replacement: String,
     source: CorrectionSource,
     score: f32,
+    kind: Kind,
 ) {
     let original = spoken
         .iter()
@@ -500,7 +521,7 @@ fn record(
         .collect::<Vec<_>>()
         .join(" ");
     tracing::debug!(%original, %replacement, score, "term correction");
-    let mut corrected = Item::spanning(Kind::Word, replacement.clone(), spoken);
+    let mut corrected = Item::spanning(kind, replacement.clone(), spoken);
     corrections.push(Correction {
         original,
         replacement,
@@ -511,4 +532,168 @@ fn record(
     });
     corrected.correction = Some(corrections.len() - 1);
     out.push(corrected);
+}
+
+/// Words said right before an ICD-10 code, with the recognizer's hearings of "diagnoskod"
+/// ("rena skåd", "god innan skåd").
+const CODE_KEYWORDS: [&str; 9] = [
+    "diagnos",
+    "diagnosen",
+    "kod",
+    "diagnoskod",
+    "icd",
+    "icd-kod",
+    "skåd",
+    "kåd",
+    "god",
+];
+
+/// The Swedish names of the letters that open ICD-10 codes, as the recognizer writes them
+/// when a code is spelled ("J noll tre" heard as "i 0,3"). A name two letters share ("i" for
+/// I and J, "en" for M and N) lists both; the vocabulary's codes decide between them.
+const LETTER_NAMES: [(&str, &str); 38] = [
+    ("a", "A"),
+    ("be", "B"),
+    ("se", "C"),
+    ("ce", "C"),
+    ("de", "D"),
+    ("e", "E"),
+    ("ä", "E"),
+    ("eff", "F"),
+    ("ef", "F"),
+    ("äff", "F"),
+    ("efter", "F"),
+    ("ge", "G"),
+    ("hå", "H"),
+    ("ho", "H"),
+    ("i", "IJ"),
+    ("ji", "J"),
+    ("jii", "J"),
+    ("gi", "J"),
+    ("kå", "K"),
+    ("ko", "K"),
+    ("ell", "L"),
+    ("el", "L"),
+    ("äll", "L"),
+    ("em", "M"),
+    ("emm", "M"),
+    ("äm", "M"),
+    ("en", "MN"),
+    ("enn", "N"),
+    ("än", "N"),
+    ("o", "O"),
+    ("pe", "P"),
+    ("ärr", "R"),
+    ("err", "R"),
+    ("ess", "S"),
+    ("te", "T"),
+    ("u", "U"),
+    ("ve", "V"),
+    ("säta", "Z"),
+];
+
+/// Most number words or digit groups read as one code's digits ("noll tre punkt noll").
+const CODE_NUMBER_PIECES: usize = 4;
+
+/// The digits of a spelled ICD-10 code from `items` (after its letter): the category's two
+/// and one or two after the dot, however the recognizer wrote them ("0,3 punkten 0", "54.5",
+/// "femtiofyra punkt fem"), with how many items they took.
+fn code_digits(items: &[Item]) -> Option<(String, usize)> {
+    let mut digits = String::new();
+    let mut used = 0;
+    let mut pieces = 0;
+    while let Some(item) = items.get(used).filter(|it| it.is_word()) {
+        let lower = item.lower();
+        let written = lower.chars().any(|c| c.is_ascii_digit())
+            && lower
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',' || c == '.');
+        if written {
+            digits.extend(lower.chars().filter(char::is_ascii_digit));
+        } else if matches!(lower.as_str(), "punkt" | "punkten") && digits.len() == 2 {
+            // The dot, when digits follow it.
+            if code_digits_follow(items.get(used + 1)) {
+                used += 1;
+                continue;
+            }
+            break;
+        } else {
+            match super::numbers::parse_cardinal(&lower) {
+                Some(v) if v < 10 => digits.push_str(&v.to_string()),
+                Some(v) if v < 100 && digits.is_empty() => digits.push_str(&v.to_string()),
+                _ => break,
+            }
+        }
+        used += 1;
+        pieces += 1;
+        if pieces > CODE_NUMBER_PIECES || digits.len() > 4 {
+            return None;
+        }
+    }
+    (3..=4).contains(&digits.len()).then_some((digits, used))
+}
+
+fn code_digits_follow(item: Option<&Item>) -> bool {
+    item.is_some_and(|it| {
+        let lower = it.lower();
+        lower.chars().all(|c| c.is_ascii_digit())
+            || super::numbers::parse_cardinal(&lower).is_some_and(|v| v < 10)
+    })
+}
+
+/// ICD-10 codes spelled after a code keyword whose letter the recognizer wrote as its name
+/// ("rena skåd i 0,3 punkten 0" → "rena skåd J03.0"). The code must be one the vocabulary
+/// has, and exactly one of the letters the name may stand for must make such a code: the
+/// digits were heard, the letter is what the vocabulary allows. Each is recorded as a
+/// correction; other items pass through.
+pub(crate) fn misheard_codes(items: Vec<Item>, vocab: &Vocabulary) -> (Vec<Item>, Vec<Correction>) {
+    let mut corrections = Vec::new();
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut i = 0;
+    while i < items.len() {
+        let after_keyword = out
+            .last()
+            .is_some_and(|prev| prev.is_word() && CODE_KEYWORDS.contains(&prev.lower().as_str()));
+        let letters = items[i]
+            .is_word()
+            .then(|| items[i].lower())
+            .and_then(|name| {
+                LETTER_NAMES
+                    .iter()
+                    .find(|(heard, _)| *heard == name)
+                    .map(|(_, letters)| *letters)
+            });
+        let found = letters.filter(|_| after_keyword).and_then(|letters| {
+            let (digits, used) = code_digits(&items[i + 1..])?;
+            let mut codes = letters
+                .chars()
+                .map(|letter| format!("{letter}{}.{}", &digits[..2], &digits[2..]))
+                .filter(|code| vocab.diagnosis_by_code(code).is_some());
+            match (codes.next(), codes.next()) {
+                (Some(code), None) => Some((code, 1 + used)),
+                _ => None,
+            }
+        });
+        match found {
+            Some((code, used)) => {
+                let spoken = &items[i..i + used];
+                let (source, score) = (CorrectionSource::Diagnosis, 1.0);
+                record(
+                    &mut out,
+                    &mut corrections,
+                    spoken,
+                    code,
+                    source,
+                    score,
+                    Kind::Formatted,
+                );
+                i += used;
+            }
+            None => {
+                out.push(items[i].clone());
+                i += 1;
+            }
+        }
+    }
+    (out, corrections)
 }

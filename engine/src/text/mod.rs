@@ -203,13 +203,18 @@ fn run(items: Vec<tokens::Item>, vocab: &Vocabulary, options: FormatOptions) -> 
     let items = commands::split_merged(items);
     let items = commands::split_glued_commands(items, vocab);
     let items = tokens::repair_number_words(items);
+    let (items, code_corrections) = if options.correct_terms {
+        correct::misheard_codes(items, vocab)
+    } else {
+        (items, Vec::new())
+    };
     let items = numbers::abbreviations(items, vocab);
     let items = numbers::numbers(items, vocab);
     let items = commands::commands(items, vocab, options.headings);
     let (items, corrections) = if options.correct_terms {
-        correct::correct(items, vocab)?
+        correct::correct(items, vocab, code_corrections)?
     } else {
-        (items, Vec::new())
+        (items, code_corrections)
     };
     Ok(Formatted {
         pieces: render::render(&items, vocab),

@@ -391,6 +391,20 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     out
 }
 
+/// Longest word read as a misheard "över" in a blood pressure.
+const HEARD_OVER_MAX_LETTERS: usize = 6;
+/// Words before a number that make it a blood pressure, as far back as they are looked for.
+const PRESSURE_LABEL_REACH: usize = 2;
+
+/// Whether one of the last words written names a blood pressure ("blodtryck", "BT", and
+/// the recognizer's "blodtricks").
+fn after_pressure_label(out: &[Item]) -> bool {
+    out.iter().rev().take(PRESSURE_LABEL_REACH).any(|it| {
+        let lower = it.lower();
+        lower.starts_with("blodtr") || lower == "bt" || lower.starts_with("tryck")
+    })
+}
+
 /// Writes numbers in note style (see the module docs).
 pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
@@ -525,7 +539,12 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         // Blood pressure "hundrafemtio över nittiofyra" and spoken fractions "tvåhundra
         // snedstreck sex".
         if let Some(joiner) = word_at(&items, i + used) {
-            if joiner == "över" || joiner == "snedstreck" {
+            // "över" as the recognizer hears it after a blood pressure label ("blodtricks
+            // hundrafemtio övena nittiofyra").
+            let heard_over = joiner.starts_with("öv")
+                && joiner.chars().count() <= HEARD_OVER_MAX_LETTERS
+                && after_pressure_label(&out);
+            if joiner == "över" || joiner == "snedstreck" || heard_over {
                 if let Some(right) = read_number(&items[i + used + 1..]) {
                     let plausible_pressure = matches!((number.value, right.value), (Some(l), Some(r)) if (50..=300).contains(&l) && (20..l).contains(&r));
                     if joiner == "snedstreck" || plausible_pressure {

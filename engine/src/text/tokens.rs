@@ -225,22 +225,63 @@ const UNIT_WORDS: [&str; 9] = [
 /// "trettioåtta", "nittiofeira" → "nittiofyra", "sjuttiotta" → "sjuttioåtta"), and the
 /// English "hundred" for "hundra". Only a word that starts with a tens word is touched, and
 /// only when the rest is one or two letters away from exactly one unit word.
+///
+/// A tens word said alone is respelled when it is one letter away from exactly one tens word
+/// ("fyrtiot"), or two letters away when a unit word follows, which a compound number said
+/// in two words has ("sjuttej åtta" → "sjuttio åtta"); either way it starts as the tens word
+/// does for more letters than it differs in.
 pub(crate) fn repair_number_words(mut items: Vec<Item>) -> Vec<Item> {
-    for item in items.iter_mut().filter(|it| it.is_word()) {
-        let lower = item.text.to_lowercase();
+    for i in 0..items.len() {
+        if !items[i].is_word() {
+            continue;
+        }
+        let lower = items[i].text.to_lowercase();
         if lower == "hundred" {
-            item.text = "hundra".into();
+            items[i].text = "hundra".into();
             continue;
         }
         if super::numbers::parse_cardinal(&lower).is_some() {
             continue;
         }
-        if let Some(repaired) = repaired_compound(&lower) {
-            tracing::debug!(original = %item.text, %repaired, "number word respelled");
-            item.text = repaired;
+        let unit_follows = items
+            .get(i + 1)
+            .is_some_and(|next| next.is_word() && UNIT_WORDS.contains(&next.lower().as_str()));
+        if let Some(repaired) =
+            repaired_compound(&lower).or_else(|| repaired_tens(&lower, unit_follows))
+        {
+            tracing::debug!(original = %items[i].text, %repaired, "number word respelled");
+            items[i].text = repaired;
         }
     }
     items
+}
+
+/// Shortest word read as a misspelled tens word: shorter ones are near too many words.
+const MISSPELLED_TENS_MIN_LETTERS: usize = 6;
+
+/// The tens word `lower` is a misspelling of, if it is unambiguously one (see
+/// [`repair_number_words`]).
+fn repaired_tens(lower: &str, unit_follows: bool) -> Option<String> {
+    let chars: Vec<char> = lower.chars().collect();
+    if chars.len() < MISSPELLED_TENS_MIN_LETTERS || !chars.iter().all(|c| c.is_alphabetic()) {
+        return None;
+    }
+    let allowed = if unit_follows { 2 } else { 1 };
+    let mut close = TENS_STEMS.iter().map(|(tens, _)| *tens).filter(|tens| {
+        let tens_chars: Vec<char> = tens.chars().collect();
+        let distance = skriva_vocab::edit_distance(&chars, &tens_chars);
+        // The start is what the recognizer hears best: "sektion åtta" is no "sextio åtta".
+        let same_start = chars
+            .iter()
+            .zip(&tens_chars)
+            .take_while(|(a, b)| a == b)
+            .count();
+        distance <= allowed && same_start > distance
+    });
+    match (close.next(), close.next()) {
+        (Some(tens), None) => Some(tens.to_owned()),
+        _ => None,
+    }
 }
 
 fn repaired_compound(lower: &str) -> Option<String> {
