@@ -224,6 +224,16 @@ fn numbers_units_and_measurements() {
             "Sertralin 75 mg 1 x 1",
         ),
         ("Levaxin etthundra mikrogram", "Levaxin 100 mikrogram"),
+        // The dose's "ett" glued to the unit, and "ett" after "gånger" heard as "rätt".
+        (
+            "Trombyl sjuttiofem miligrammet gånger rätt",
+            "Trombyl 75 mg 1 x 1",
+        ),
+        (
+            "Naproxen 500 milligrammet gånger två",
+            "Naproxen 500 mg 1 x 2",
+        ),
+        ("det var tre gånger rätt", "Det var 3 gånger rätt"),
         ("tvåhundrafemtio milligram", "250 mg"),
         ("två hundra femtio milligram", "250 mg"),
         // Durations in digits, but "en"/"ett" is an article; other small counts stay words.

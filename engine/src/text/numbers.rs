@@ -391,6 +391,29 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     out
 }
 
+/// Most doses a day in "ett gånger tre".
+const MAX_DOSES_PER_DAY: u64 = 24;
+
+/// How the recognizer writes "ett" after "gånger" in a dose ("milligrammet gånger rätt").
+const HEARD_ONE_AFTER_TIMES: [&str; 2] = ["rätt", "rett"];
+
+/// "gånger tre" at the start of `items`, the second half of a dosing: the written count and
+/// the words it took. After a dose's unit (`after_dose`) "rätt" is the "ett" it sounds like.
+fn times_a_day(items: &[Item], after_dose: bool) -> Option<(String, usize)> {
+    if word_at(items, 0).as_deref() != Some("gånger") {
+        return None;
+    }
+    let heard_one = word_at(items, 1).is_some_and(|w| HEARD_ONE_AFTER_TIMES.contains(&w.as_str()));
+    if after_dose && heard_one {
+        return Some(("1".into(), 2));
+    }
+    let right = read_number(&items[1..])?;
+    right
+        .value
+        .is_some_and(|v| v <= MAX_DOSES_PER_DAY)
+        .then(|| (right.text, 1 + right.words))
+}
+
 /// Longest word read as a misheard "över" in a blood pressure.
 const HEARD_OVER_MAX_LETTERS: usize = 6;
 /// Words before a number that make it a blood pressure, as far back as they are looked for.
@@ -556,13 +579,11 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             }
         }
         // Dosing "ett gånger tre".
-        if word_at(&items, i + used).as_deref() == Some("gånger") {
-            if let Some(right) = read_number(&items[i + used + 1..]) {
-                if right.value.is_some_and(|v| v <= 24) && number.value.is_some_and(|v| v <= 24) {
-                    text = format!("{text} x {}", right.text);
-                    used += 1 + right.words;
-                    pattern = true;
-                }
+        if number.value.is_some_and(|v| v <= MAX_DOSES_PER_DAY) {
+            if let Some((times, words)) = times_a_day(&items[i + used..], false) {
+                text = format!("{text} x {times}");
+                used += words;
+                pattern = true;
             }
         }
         // Unit: "sjuttiofem milligram", "nittiosex procent".
@@ -582,6 +603,19 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             text = format!("{text} {}", unit.written);
             used += unit_words;
             pattern = true;
+            // The dose's "ett" glued to its unit ("femtio milligrammet gånger ett" for
+            // "femtio milligram ett gånger ett").
+            let glued_one = unit_words == 1
+                && rest.first().is_some_and(|w| {
+                    let w = w.to_lowercase();
+                    w.ends_with("et") || w.ends_with("ett")
+                });
+            if glued_one {
+                if let Some((times, words)) = times_a_day(&items[i + used..], true) {
+                    text = format!("{text} 1 x {times}");
+                    used += words;
+                }
+            }
         }
         let after_label = out
             .last()
