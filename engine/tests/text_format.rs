@@ -322,6 +322,40 @@ fn codes_with_a_misheard_letter_name() {
         .contains("J03.0"));
 }
 
+/// Abbreviations misheard: letter names run into one word, or a measurement abbreviation one
+/// letter off before its value. Marked as corrections; words of their own stay.
+#[test]
+fn misheard_abbreviations() {
+    let vocab = vocab();
+    for (spoken, expected) in [
+        ("remiss till kobiet punkt", "Remiss till KBT."),
+        ("tempo trettioåtta komma fem", "Temp 38,5"),
+        ("Mads tjugosex poäng", "MADRS 26 poäng"),
+    ] {
+        let note = formatted(spoken, &vocab);
+        assert_eq!(note.text(), expected, "{spoken}");
+        assert!(
+            note.corrections.len() == 1
+                && note.corrections[0].source == CorrectionSource::Abbreviation,
+            "{spoken}: {:?}",
+            note.corrections
+        );
+    }
+    for spoken in [
+        "ett lugnt tempo",
+        "puls sjuttio",
+        "han pratar kobolt",
+        "Mads mamma",
+    ] {
+        let note = formatted(spoken, &vocab);
+        assert!(
+            note.corrections.is_empty(),
+            "{spoken}: {:?}",
+            note.corrections
+        );
+    }
+}
+
 #[test]
 fn times_of_day_in_swedish_style() {
     for (spoken, expected) in [

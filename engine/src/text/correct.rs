@@ -332,6 +332,21 @@ pub(crate) fn correct(
             i += 1;
             continue;
         };
+        if let Some(abbreviation) = near_abbreviation(&items, i, &lower, vocab) {
+            let (spoken, text) = (&items[i..=i], abbreviation.short.clone());
+            let source = CorrectionSource::Abbreviation;
+            record(
+                &mut out,
+                &mut corrections,
+                spoken,
+                text,
+                source,
+                1.0,
+                Kind::Formatted,
+            );
+            i += 1;
+            continue;
+        }
         let joined = (2..=MAX_JOINED_WORDS)
             .rev()
             .find_map(|n| exactly_joined(&items, i, n, vocab));
@@ -696,4 +711,88 @@ pub(crate) fn misheard_codes(items: Vec<Item>, vocab: &Vocabulary) -> (Vec<Item>
         }
     }
     (out, corrections)
+}
+
+/// Shortest word compared with an abbreviation: shorter ones are near too many words.
+const ABBREVIATION_MIN_LETTERS: usize = 4;
+/// Fewest consonants in a spelled abbreviation matched by its consonants alone.
+const SPELLED_MIN_CONSONANTS: usize = 3;
+
+/// The consonants of a phonetic key, repeats folded: what survives of letter names the
+/// recognizer ran into one word ("kå be te" heard as "kobiet" both give "kbt").
+fn consonants(text: &str) -> String {
+    let mut out = String::new();
+    for c in phonetic_key(text).chars() {
+        if !"aeiouyåäö".contains(c) && !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An abbreviation's letter names run together ("kå be te" → "kåbete"), for spoken forms
+/// made of letter names only.
+fn spelled(spoken: &str) -> Option<String> {
+    let parts: Vec<&str> = spoken.split_whitespace().collect();
+    (parts.len() >= 2 && parts.iter().all(|p| p.chars().count() <= 3)).then(|| parts.concat())
+}
+
+/// The abbreviation the word at `i` (`lower` its letters) is a mishearing of: one letter
+/// off a measurement abbreviation that a number follows ("ASRAS minskat", "tempo 33,5";
+/// not "puls", which is a word of its own), or an abbreviation spoken as letter names whose
+/// consonants the word has exactly ("kobiet" for "kå be te", KBT). Frequent words, terms,
+/// headings and measurement words are never changed, and the abbreviation must be the only
+/// one that fits.
+fn near_abbreviation<'v>(
+    items: &[Item],
+    i: usize,
+    lower: &str,
+    vocab: &'v Vocabulary,
+) -> Option<&'v skriva_vocab::Abbreviation> {
+    let heard: Vec<char> = lower.chars().collect();
+    if heard.len() < ABBREVIATION_MIN_LETTERS
+        || items[i].text.contains('-')
+        || common_words().contains(lower)
+        || !vocab.lookup_exact(lower).is_empty()
+        || vocab.resolve_heading(lower).is_some()
+        || vocab.is_measurement_label(lower)
+        || vocab.abbreviation(lower).is_some()
+        || vocab.unit_at(&[lower]).is_some()
+    {
+        return None;
+    }
+    let number_follows = items.get(i + 1).is_some_and(|next| {
+        next.text.starts_with(|c: char| c.is_ascii_digit())
+            || (next.is_word() && super::numbers::parse_cardinal(&next.lower()).is_some())
+    });
+    let heard_consonants = consonants(lower);
+    let mut fits = vocab.abbreviations().iter().filter(|abbreviation| {
+        let one_letter_off = abbreviation.value
+            && number_follows
+            && std::iter::once(abbreviation.short.as_str())
+                .chain(abbreviation.spoken.iter().map(String::as_str))
+                .filter(|form| !form.contains(' '))
+                .any(|form| {
+                    let form: Vec<char> = lowercase_letters(form).chars().collect();
+                    form.len() >= ABBREVIATION_MIN_LETTERS
+                        && skriva_vocab::edit_distance(&heard, &form) <= 1
+                });
+        let letter_names = || {
+            abbreviation
+                .spoken
+                .iter()
+                .filter_map(|s| spelled(s))
+                .any(|names| {
+                    let wanted = consonants(&names);
+                    wanted.chars().count() >= SPELLED_MIN_CONSONANTS
+                        && wanted == heard_consonants
+                        && heard.len() <= names.chars().count() + 1
+                })
+        };
+        one_letter_off || (!abbreviation.value || number_follows) && letter_names()
+    });
+    match (fits.next(), fits.next()) {
+        (Some(abbreviation), None) => Some(abbreviation),
+        _ => None,
+    }
 }
