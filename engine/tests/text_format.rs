@@ -202,6 +202,9 @@ fn numbers_units_and_measurements() {
         ("57 rikvinna", "57-årig kvinna"),
         ("två original och 3 rika", "Två original och 3 rika"),
         ("sedan 2 årig", "Sedan 2-årig"),
+        // Split after the tens.
+        ("tretio tvårig kvinna", "32-årig kvinna"),
+        ("30 treåriga", "33-åriga"),
         // Single "t" in the tens, "otta" for "åtta" after them; "otta" alone is a word.
         (
             "minskat från femtio fyra till tretio otta",

@@ -813,6 +813,20 @@ fn age_after_number(items: &[Item]) -> Option<(String, Option<usize>)> {
     if AGE_SUFFIXES.contains(&next.as_str()) {
         return Some((format!("{value}-{next}"), None));
     }
+    // A compound age split after its tens ("tretio tvårig" for "trettiotvåårig").
+    if value % 10 == 0 && (20..=90).contains(&value) {
+        let unit_age = UNITS.iter().filter(|(_, v)| *v > 0).find_map(|&(unit, v)| {
+            let rest = next.strip_prefix(unit)?;
+            if AGE_SUFFIXES.contains(&rest) {
+                return Some((v, rest));
+            }
+            // "två" + "årig" runs its two å together ("tvårig").
+            ["rig", "arig"].contains(&rest).then_some((v, "årig"))
+        });
+        if let Some((unit_value, suffix)) = unit_age {
+            return Some((format!("{}-{suffix}", value + unit_value), None));
+        }
+    }
     if AGE_WORDS_HEARD.contains(&next.as_str()) {
         return Some((format!("{value}-årig"), None));
     }
