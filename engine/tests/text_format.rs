@@ -326,7 +326,8 @@ fn codes_with_a_misheard_letter_name() {
 }
 
 /// Abbreviations misheard: letter names run into one word, or a measurement abbreviation one
-/// letter off before its value. Marked as corrections; words of their own stay.
+/// letter off before its value; and a drug heard as letter names. Marked as corrections;
+/// words of their own and abbreviations that were said stay.
 #[test]
 fn misheard_abbreviations() {
     let vocab = vocab();
@@ -344,7 +345,20 @@ fn misheard_abbreviations() {
             note.corrections
         );
     }
+    // A drug's syllables written as capitals, read aloud as letter names.
+    for spoken in ["Åtgärd kolon KVP-9 i tio dagar punkt", "KVPning ett gram"] {
+        let note = formatted(spoken, &vocab);
+        assert!(
+            note.text().contains("Kåvepenin"),
+            "{spoken}: {}",
+            note.text()
+        );
+        assert_eq!(note.corrections.len(), 1, "{spoken}");
+        assert_eq!(note.corrections[0].source, CorrectionSource::Drug);
+    }
     for spoken in [
+        "remiss till BVC",
+        "EKG visar sinusrytm",
         "ett lugnt tempo",
         "puls sjuttio",
         "han pratar kobolt",

@@ -327,6 +327,21 @@ pub(crate) fn correct(
     let mut i = 0;
     while i < items.len() {
         let item = &items[i];
+        if let Some((term, score)) = sounded_out_term(&items, i, vocab)? {
+            let text = with_case_of(&item.text, &term.form);
+            let source = source_of(term);
+            record(
+                &mut out,
+                &mut corrections,
+                &items[i..=i],
+                text,
+                source,
+                score,
+                Kind::Word,
+            );
+            i += 1;
+            continue;
+        }
         let Some(lower) = comparable(item) else {
             out.push(item.clone());
             i += 1;
@@ -387,11 +402,7 @@ pub(crate) fn correct(
                 }
             }
         };
-        let source = match term.kind {
-            TermKind::Drug => CorrectionSource::Drug,
-            TermKind::ClinicalWord => CorrectionSource::ClinicalWord,
-            _ => CorrectionSource::Diagnosis,
-        };
+        let source = source_of(term);
         // A word of prose is written as the vocabulary has it: whisper capitalizes words it
         // does not know ("Låg akut Zoicidrisk"), and sentence starts are capitalized later.
         let text = if term.kind == TermKind::ClinicalWord {
@@ -795,4 +806,94 @@ fn near_abbreviation<'v>(
         (Some(abbreviation), None) => Some(abbreviation),
         _ => None,
     }
+}
+
+fn source_of(term: &skriva_vocab::Term) -> CorrectionSource {
+    match term.kind {
+        TermKind::Drug => CorrectionSource::Drug,
+        TermKind::ClinicalWord => CorrectionSource::ClinicalWord,
+        _ => CorrectionSource::Diagnosis,
+    }
+}
+
+/// Swedish letter names and number words: how the syllables sound that the recognizer wrote
+/// as capitals and digits ("KVP-9" for "kå-ve-pe-nin", Kåvepenin).
+const LETTER_SOUNDS: [(char, &str); 26] = [
+    ('A', "a"),
+    ('B', "be"),
+    ('C', "se"),
+    ('D', "de"),
+    ('E', "e"),
+    ('F', "eff"),
+    ('G', "ge"),
+    ('H', "hå"),
+    ('I', "i"),
+    ('J', "ji"),
+    ('K', "kå"),
+    ('L', "ell"),
+    ('M', "em"),
+    ('N', "en"),
+    ('O', "o"),
+    ('P', "pe"),
+    ('Q', "ku"),
+    ('R', "är"),
+    ('S', "ess"),
+    ('T', "te"),
+    ('U', "u"),
+    ('V', "ve"),
+    ('W', "dubbelve"),
+    ('X', "eks"),
+    ('Y', "y"),
+    ('Z', "säta"),
+];
+const DIGIT_SOUNDS: [&str; 10] = [
+    "noll", "ett", "två", "tre", "fyra", "fem", "sex", "sju", "åtta", "nio",
+];
+
+/// A word that opens with two or more capitals, read aloud: capitals as their letter names,
+/// digits as number words, hyphens dropped ("KVPning" → "kåvepening"). `None` for other
+/// words.
+fn sounded_out(text: &str) -> Option<String> {
+    let capitals = text.chars().take_while(char::is_ascii_uppercase).count();
+    if capitals < 2 {
+        return None;
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if let Some((_, name)) = LETTER_SOUNDS.iter().find(|(letter, _)| *letter == c) {
+            out.push_str(name);
+        } else if let Some(digit) = c.to_digit(10) {
+            out.push_str(DIGIT_SOUNDS[digit as usize]);
+        } else if c.is_alphabetic() {
+            out.extend(c.to_lowercase());
+        } else if c != '-' {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Words near a corrected word that decide its context (see [`in_drug_context`]).
+const CONTEXT_REACH: usize = 4;
+
+/// The drug or diagnosis a word of capitals sounds like when read aloud ([`sounded_out`]),
+/// judged as any other mishearing is ([`near_term`]). Abbreviations the vocabulary knows
+/// are what they are.
+fn sounded_out_term<'v>(
+    items: &[Item],
+    i: usize,
+    vocab: &'v Vocabulary,
+) -> Result<Option<(&'v skriva_vocab::Term, f32)>> {
+    let item = &items[i];
+    if !item.is_word() || vocab.abbreviation(&item.text).is_some() {
+        return Ok(None);
+    }
+    let Some(sounded) = sounded_out(&item.text) else {
+        return Ok(None);
+    };
+    let lo = i.saturating_sub(CONTEXT_REACH);
+    let mut probe = items[lo..(i + CONTEXT_REACH + 1).min(items.len())].to_vec();
+    probe[i - lo].text = sounded;
+    let found = near_term(&probe, i - lo, 1, vocab)?;
+    Ok(found.filter(|(term, _)| matches!(term.kind, TermKind::Drug | TermKind::Diagnosis)))
 }
