@@ -314,8 +314,24 @@ fn repaired_compound(lower: &str) -> Option<String> {
     None
 }
 
-/// "75mg" → "75", "mg"; "96%" → "96", "%". Other words are returned whole.
+/// Fewest digits of a value glued to a label in capitals ("PF300"): a shorter number is
+/// part of a name ("PHQ9", "GAD7").
+const GLUED_VALUE_MIN_DIGITS: usize = 2;
+
+/// "75mg" → "75", "mg"; "96%" → "96", "%"; "PF300" → "PF", "300". Other words are returned
+/// whole.
 fn split_glued_unit(word: &str) -> Vec<(String, usize)> {
+    let capitals = word.chars().take_while(|c| c.is_uppercase()).count();
+    let rest: String = word.chars().skip(capitals).collect();
+    let value = rest.chars().filter(char::is_ascii_digit).count() >= GLUED_VALUE_MIN_DIGITS
+        && rest.starts_with(|c: char| c.is_ascii_digit())
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || c == '.');
+    if capitals >= 2 && value {
+        let label: String = word.chars().take(capitals).collect();
+        return vec![(label, 0), (rest, capitals)];
+    }
     let digits: usize = word
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
@@ -380,5 +396,12 @@ mod tests {
         let items = tokenize(&text, &ps);
         assert_eq!(items[1].p, Some(0.3));
         assert_eq!(tokenize("75mg", &[])[1].text, "mg");
+        let texts =
+            |t: &str| -> Vec<String> { tokenize(t, &[]).into_iter().map(|i| i.text).collect() };
+        assert_eq!(
+            texts("PF300 och CRP4,5"),
+            ["PF", "300", "och", "CRP", "4,5"]
+        );
+        assert_eq!(texts("PHQ9 HbA1c J03.0"), ["PHQ9", "HbA1c", "J03.0"]);
     }
 }
