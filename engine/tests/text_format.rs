@@ -345,6 +345,15 @@ fn misheard_abbreviations() {
             note.corrections
         );
     }
+    // A long diagnosis written as words, the first an everyday one, the last a shorter name
+    // of the same diagnosis.
+    let note = formatted("För max flimmer med stabil antikoagulation", &vocab);
+    assert_eq!(note.text(), "Förmaksflimmer med stabil antikoagulation");
+    for spoken in ["för kyld sedan en vecka", "och regelbunden puls"] {
+        assert!(formatted(spoken, &vocab).corrections.is_empty(), "{spoken}");
+    }
+    // A measurement label in capitals glued to its value.
+    assert_eq!(formatted("PF300 l/min", &vocab).text(), "PEF 300 l/min");
     // A drug's syllables written as capitals, read aloud as letter names.
     for spoken in ["Åtgärd kolon KVP-9 i tio dagar punkt", "KVPning ett gram"] {
         let note = formatted(spoken, &vocab);

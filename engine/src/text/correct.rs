@@ -99,6 +99,10 @@ const MIN_JOINED_TERM_LETTERS: usize = 8;
 const EVERYDAY_START_MAX_LETTERS: usize = 4;
 /// [`MIN_JOINED_TERM_LETTERS`] for a drug name next to a dose.
 const MIN_JOINED_DOSED_DRUG_LETTERS: usize = 6;
+/// Fewest letters of a diagnosis whose first piece whisper wrote as an everyday word.
+const LONG_SPLIT_MIN_LETTERS: usize = 12;
+/// Least score for such a diagnosis: the pieces must sound all but exactly like it.
+const LONG_SPLIT_MIN_SCORE: f32 = 0.9;
 /// A drug name this long is unlikely to sit near an everyday word, so a clear lead counts
 /// for it as it does for a diagnosis.
 const LONG_DRUG_LETTERS: usize = 8;
@@ -149,8 +153,14 @@ fn near_term<'v>(
         && n == 2
         && first.chars().count() <= EVERYDAY_START_MAX_LETTERS
         && in_drug_context(items, i + 1);
+    // A long diagnosis whisper wrote as words, the first an everyday one ("för max flimmer"):
+    // taken only when the words sound all but exactly like it (see below).
+    let long_split_at_everyday_word = everyday_start
+        && n > 1
+        && first.chars().count() <= EVERYDAY_START_MAX_LETTERS
+        && joined.chars().count() >= LONG_SPLIT_MIN_LETTERS;
     if joined.chars().count() < MIN_LETTERS
-        || (everyday_start && !drug_split_at_everyday_word)
+        || (everyday_start && !drug_split_at_everyday_word && !long_split_at_everyday_word)
         || vocab.resolve_heading(&first).is_some()
     {
         return Ok(None);
@@ -170,14 +180,18 @@ fn near_term<'v>(
     // A later piece that is itself a word the recognizer knew, or a term, was said as a word:
     // "och regelbunden" is not "oregelbunden". Short ones are often pieces of the name
     // ("preder ni solont", "levak sin", though "sin" is also an abbreviation).
-    if n > 1
-        && items[i + 1..i + n].iter().any(|it| {
-            let lower = it.lower();
-            lower.chars().count() >= MIN_LETTERS
-                && (common_words().contains(&lower) || !vocab.lookup_exact(&lower).is_empty())
-        })
-    {
-        return Ok(None);
+    // A later piece that is a diagnosis of the same code is the end of its longer name
+    // ("för max flimmer", förmaksflimmer).
+    let mut later_terms = Vec::new();
+    for it in &items[i + 1..i + n] {
+        let lower = it.lower();
+        if lower.chars().count() < MIN_LETTERS {
+            continue;
+        }
+        if common_words().contains(&lower) {
+            return Ok(None);
+        }
+        later_terms.extend(vocab.lookup_exact(&lower));
     }
     let matches = vocab.lookup(&joined, 5)?;
     let mut candidates = matches.iter().filter(|m| {
@@ -189,7 +203,22 @@ fn near_term<'v>(
     let Some(best) = candidates.next() else {
         return Ok(None);
     };
+    let same_diagnosis = |m: &skriva_vocab::TermMatch<'_>| {
+        m.term.kind == TermKind::Diagnosis
+            && best.term.kind == TermKind::Diagnosis
+            && m.term.code.is_some()
+            && m.term.code == best.term.code
+    };
+    if !later_terms.iter().all(same_diagnosis) {
+        return Ok(None);
+    }
     if drug_split_at_everyday_word && best.term.kind != TermKind::Drug {
+        return Ok(None);
+    }
+    if long_split_at_everyday_word
+        && !drug_split_at_everyday_word
+        && (best.term.kind != TermKind::Diagnosis || best.score < LONG_SPLIT_MIN_SCORE)
+    {
         return Ok(None);
     }
     let runner_up = candidates.next().map_or(0.0, |m| m.score);
@@ -370,9 +399,18 @@ pub(crate) fn correct(
             None => {
                 let nearest =
                     if common_words().contains(&lower) || vocab.resolve_heading(&lower).is_some() {
-                        // Only as the start of a drug name split there ("När proxen").
-                        match near_term(&items, i, 2, vocab)? {
-                            Some((term, score)) => Nearest::Found(2, term, score),
+                        // Only as the start of a drug name split there ("När proxen") or
+                        // of a long diagnosis ("För max flimmer").
+                        let mut found = None;
+                        for n in 2..=MAX_JOINED_WORDS {
+                            if let Some((term, score)) = near_term(&items, i, n, vocab)? {
+                                if found.is_none_or(|(_, _, best)| score > best) {
+                                    found = Some((n, term, score));
+                                }
+                            }
+                        }
+                        match found {
+                            Some((n, term, score)) => Nearest::Found(n, term, score),
                             None => Nearest::Kept(item.clone()),
                         }
                     } else {
