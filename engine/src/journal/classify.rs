@@ -177,6 +177,15 @@ impl<'a> Classifier<'a> {
                 }
             }
         }
+        // A sentence that opens by introducing the patient ("25-årig kvinna med …") opens the
+        // history, whatever else it mentions ("på återbesök").
+        let introduction = words.first().is_some_and(|w| {
+            w.split_once("-årig")
+                .is_some_and(|(age, _)| !age.is_empty() && age.chars().all(|c| c.is_ascii_digit()))
+        });
+        if introduction {
+            scores[self.default_heading()] += STRONG;
+        }
         let mentions = self.vocab.find_terms(text);
         let current_use = words.iter().any(|w| CURRENT_USE.contains(&w.as_str()));
         for mention in &mentions {
@@ -257,5 +266,20 @@ mod tests {
             "flanksmärtor"
         ));
         assert!(!word_matches(&CueWord::Prefix("tar".into()), "startar"));
+    }
+
+    #[test]
+    fn a_patient_introduced_by_age_opens_the_history() {
+        let vocab = Vocabulary::builtin().expect("vocabulary");
+        let template = vocab.template("psykiatri-aterbesok").expect("template");
+        let classifier = Classifier::new(template, &vocab);
+        let aktuellt = template.position("Aktuellt").expect("Aktuellt");
+        let heard = "25-årig vina med generaliserat ångestsyndrom på åter besök.";
+        assert_eq!(classifier.classify(heard, None), aktuellt);
+        let planering = template.position("Planering").expect("Planering");
+        assert_eq!(
+            classifier.classify("Åter besök om 3 månader.", None),
+            planering
+        );
     }
 }
