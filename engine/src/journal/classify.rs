@@ -178,13 +178,17 @@ impl<'a> Classifier<'a> {
             }
         }
         // A sentence that opens by introducing the patient ("25-årig kvinna med …") opens the
-        // history, whatever else it mentions ("på återbesök").
+        // note: the reason for the visit or the history, whatever else it mentions ("på
+        // återbesök"); the other cues choose between the two.
         let introduction = words.first().is_some_and(|w| {
             w.split_once("-årig")
                 .is_some_and(|(age, _)| !age.is_empty() && age.chars().all(|c| c.is_ascii_digit()))
         });
         if introduction {
-            scores[self.default_heading()] += STRONG;
+            let opening = self.position_of("Kontaktorsak");
+            for i in opening.into_iter().chain([self.default_heading()]) {
+                scores[i] += STRONG;
+            }
         }
         let mentions = self.vocab.find_terms(text);
         let current_use = words.iter().any(|w| CURRENT_USE.contains(&w.as_str()));
