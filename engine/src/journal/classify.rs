@@ -285,5 +285,11 @@ mod tests {
             classifier.classify("Åter besök om 3 månader.", None),
             planering
         );
+        // With a reason for the visit in the template, the other cues choose.
+        let template = vocab.template("primarvard-lakarbesok").expect("template");
+        let classifier = Classifier::new(template, &vocab);
+        let kontaktorsak = template.position("Kontaktorsak").expect("Kontaktorsak");
+        let heard = "32-årig kvinna som söker för sveda sedan 2 dagar.";
+        assert_eq!(classifier.classify(heard, None), kontaktorsak);
     }
 }
