@@ -186,6 +186,10 @@ fn misheard_units_after_numbers() {
         ("Levaxin femtio mikrogramm", "Levaxin 50 mikrogram"),
         ("promenerar två kilometer", "Promenerar två kilometer"),
         ("fem miljoner", "Fem miljoner"),
+        (
+            "höjer till femtio mille gram på morgonen",
+            "Höjer till 50 mg på morgonen",
+        ),
     ] {
         assert_eq!(written(spoken), expected, "{spoken}");
     }

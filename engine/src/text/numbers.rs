@@ -598,6 +598,18 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             rest.first()
                 .and_then(|word| vocab.unit_by_sound(word))
                 .map(|unit| (unit, 1))
+                .or_else(|| {
+                    // A unit's name whisper wrote in two pieces ("mille gram").
+                    let [first, second, ..] = rest[..] else {
+                        return None;
+                    };
+                    let piece = vocab.unit_at(&[first]).is_none();
+                    let joined = format!("{first}{second}");
+                    piece
+                        .then(|| vocab.unit_by_sound(&joined))
+                        .flatten()
+                        .map(|unit| (unit, 2))
+                })
         });
         if let Some((unit, unit_words)) = unit {
             text = format!("{text} {}", unit.written);
