@@ -304,6 +304,23 @@ fn codes_with_a_misheard_letter_name() {
         assert_eq!(codes.len(), 1, "{spoken}: {codes:?}");
         assert_eq!(codes[0].0, original, "{spoken}");
     }
+    // The code names the diagnosis said before it, however misheard; a name already there,
+    // or a word known otherwise, stays.
+    let note = formatted("Lundba god innan skåd en 54.5 punkt", &vocab);
+    assert_eq!(note.text(), "Lumbago god innan skåd M54.5.");
+    assert!(note.corrections.iter().any(|c| c.original == "Lundba"));
+    for spoken in [
+        "lumbago diagnoskod M femtiofyra punkt fem",
+        "ryggskott diagnoskod M femtiofyra punkt fem",
+        "ont i ryggen punkt Lundba punkt diagnoskod M femtiofyra punkt fem",
+    ] {
+        let note = formatted(spoken, &vocab);
+        assert!(
+            note.corrections.is_empty(),
+            "{spoken}: {:?}",
+            note.corrections
+        );
+    }
     // No keyword, a code the vocabulary lacks, or too few digits: the words stay.
     for spoken in [
         "tonsillit i 0,3 punkten 0",

@@ -470,7 +470,89 @@ pub(crate) fn correct(
         }
         i += n;
     }
+    diagnoses_named_by_their_code(&mut out, &mut corrections, vocab);
     Ok((out, corrections))
+}
+
+/// Words before a code looked at for the diagnosis it names.
+const CODE_EVIDENCE_REACH: usize = 5;
+/// Least score for a diagnosis that a code after it names: the code is the evidence that
+/// the word is that diagnosis, so a far rougher match than elsewhere will do.
+const CODE_EVIDENCE_MIN_SCORE: f32 = 0.4;
+
+/// A diagnosis said before its ICD-10 code in the same sentence, misheard ("Lundba
+/// diagnoskod M54.5"): the word before the code that sounds most like one of the code's own
+/// names, keeping its first sound, becomes that name. Nothing changes when a name of the
+/// diagnosis is already there, and only unknown words are candidates.
+fn diagnoses_named_by_their_code(
+    out: &mut [Item],
+    corrections: &mut Vec<Correction>,
+    vocab: &Vocabulary,
+) {
+    for j in 0..out.len() {
+        if out[j].kind != Kind::Formatted {
+            continue;
+        }
+        let Some(diagnosis) = vocab.diagnosis_by_code(&out[j].text) else {
+            continue;
+        };
+        let start = (0..j)
+            .rev()
+            .take(CODE_EVIDENCE_REACH)
+            .take_while(|&k| match out[k].kind {
+                Kind::Spoken(mark) | Kind::Recognizer(mark) => !mark.ends_sentence(),
+                Kind::Command(_) => false,
+                _ => true,
+            })
+            .last()
+            .unwrap_or(j);
+        let named = out[start..j].iter().any(|it| {
+            let lower = it.lower();
+            diagnosis.aliases.iter().any(|alias| *alias == lower)
+        });
+        if named {
+            continue;
+        }
+        let mut best: Option<(usize, &str, f32)> = None;
+        for (k, item) in out.iter().enumerate().take(j).skip(start) {
+            let Some(lower) = comparable(item) else {
+                continue;
+            };
+            if item.correction.is_some()
+                || lower.chars().count() < MIN_LETTERS
+                || common_words().contains(&lower)
+                || !vocab.lookup_exact(&lower).is_empty()
+            {
+                continue;
+            }
+            let heard = phonetic_key(&lower);
+            for alias in diagnosis.aliases.iter().filter(|a| !a.contains(' ')) {
+                let key = phonetic_key(alias);
+                let score = skriva_vocab::similarity(&heard, &key);
+                let same_start = heard.chars().next() == key.chars().next();
+                if same_start
+                    && score >= CODE_EVIDENCE_MIN_SCORE
+                    && best.is_none_or(|(_, _, b)| score > b)
+                {
+                    best = Some((k, alias, score));
+                }
+            }
+        }
+        if let Some((k, alias, score)) = best {
+            let replacement = with_case_of(&out[k].text, alias);
+            tracing::debug!(original = %out[k].text, %replacement, score, "diagnosis named by its code");
+            corrections.push(Correction {
+                original: out[k].text.clone(),
+                replacement: replacement.clone(),
+                start_char: out[k].start,
+                end_char: out[k].end,
+                source: CorrectionSource::Diagnosis,
+                score,
+            });
+            out[k].text = replacement;
+            out[k].correction = Some(corrections.len() - 1);
+        }
+    }
 }
 
 /// What the look-up found for the word at a position.
