@@ -508,7 +508,7 @@ fn diagnoses_named_by_their_code(
             .unwrap_or(j);
         let named = out[start..j].iter().any(|it| {
             let lower = it.lower();
-            diagnosis.aliases.iter().any(|alias| *alias == lower)
+            diagnosis.aliases.contains(&lower)
         });
         if named {
             continue;
