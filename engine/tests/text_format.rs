@@ -215,6 +215,17 @@ fn numbers_units_and_measurements() {
             "Minskat från 54 till 38",
         ),
         ("puls sjutio två", "Puls 72"),
+        // Tens in digits, the rest a word; "åta" for "åtta" after tens.
+        ("puls 70 fyra", "Puls 74"),
+        ("AUDIT tjugo åta", "AUDIT 28"),
+        ("har 20 en gång", "Har 20 en gång"),
+        // "poäng" heard as "på en" where the clause ends.
+        ("AUDIT tjugoåtta på en punkt", "AUDIT 28 poäng."),
+        (
+            "GAD sju tolv på en jämfört med sjutton",
+            "GAD-7 12 poäng jämfört med 17",
+        ),
+        ("tar tre på en gång", "Tar tre på en gång"),
         ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         // "över" misheard, after a blood pressure label only.

@@ -195,6 +195,15 @@ fn command_word(text: &str) -> Option<Word> {
     misheard_short_command(&lower)
 }
 
+/// Whether `text` is a command that ends a clause: punkt, komma, semikolon, frågetecken,
+/// utropstecken, as said or misheard.
+pub(crate) fn ends_clause(text: &str) -> bool {
+    matches!(
+        command_word(text),
+        Some(Word::Punkt | Word::Komma | Word::Semikolon | Word::Fragetecken | Word::Utropstecken)
+    )
+}
+
 /// Consonants of a word with doubled letters collapsed, the nasals m/n and g/c/k folded together:
 /// the part of "kolon", "punkt" and "komma" that survives the recognizer's mishearings
 /// ("kulam", "kolam", "konna", "pungt"), which mostly swap vowels and nasals.

@@ -65,9 +65,9 @@ const TENS: [(&str, u64); 20] = [
     ("nitti", 90),
     ("nitio", 90),
 ];
-/// How the recognizer writes "åtta" after a tens word ("tretio otta" → 38); alone, "otta"
-/// is a word (dawn).
-const EIGHT_AFTER_TENS: &str = "otta";
+/// How the recognizer writes "åtta" after a tens word ("tretio otta" → 38, "tjugo åta" →
+/// 28); alone, "otta" is a word (dawn) and "åta" a verb.
+const EIGHT_AFTER_TENS: [&str; 2] = ["otta", "åta"];
 const ORDINALS: [(&str, u64); 20] = [
     ("första", 1),
     ("förste", 1),
@@ -299,10 +299,26 @@ fn read_number(items: &[Item]) -> Option<Number> {
     let mut value = parse_cardinal(&first.text)?;
     let digits = first.text.chars().all(|c| c.is_ascii_digit());
     let mut words = 1;
+    let eight_after_tens =
+        |lower: &str, value: u64| EIGHT_AFTER_TENS.contains(&lower) && adds_to(value, 8);
+    if digits && value % 10 == 0 && (20..=90).contains(&value) {
+        // Tens the recognizer wrote in digits, then the rest of the number as a word ("20
+        // åtta" for "tjugoåtta"); "en"/"ett" after them stay the article they may be.
+        if let Some(next) = items.get(1).filter(|i| i.is_word()) {
+            let lower = next.lower();
+            let unit = parse_cardinal(&lower)
+                .filter(|v| (2..10).contains(v) && !lower.chars().any(|c| c.is_ascii_digit()))
+                .or(eight_after_tens(&lower, value).then_some(8));
+            if let Some(unit) = unit {
+                value += unit;
+                words = 2;
+            }
+        }
+    }
     if !digits {
         while let Some(next) = items.get(words).filter(|i| i.is_word()) {
             let lower = next.lower();
-            let eight_after_tens = lower == EIGHT_AFTER_TENS && adds_to(value, 8);
+            let eight_after_tens = eight_after_tens(&lower, value);
             let Some(next_value) = parse_cardinal(&lower)
                 .filter(|_| !lower.chars().all(|c| c.is_ascii_digit()))
                 .or(eight_after_tens.then_some(8))
@@ -611,6 +627,18 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                         .map(|unit| (unit, 2))
                 })
         });
+        // "poäng" as the recognizer hears it ("tjugoåtta på en punkt", "tolv på en jämfört
+        // med sjutton"), where the clause ends after it: "tre på en gång" stays.
+        let heard_points = unit.is_none()
+            && matches!(rest[..], [på, en, ..] if på.eq_ignore_ascii_case("på") && en.eq_ignore_ascii_case("en"))
+            && rest.get(2).is_none_or(|w| {
+                super::commands::ends_clause(w) || w.eq_ignore_ascii_case("jämfört")
+            });
+        if heard_points {
+            text = format!("{text} poäng");
+            used += 2;
+            pattern = true;
+        }
         if let Some((unit, unit_words)) = unit {
             text = format!("{text} {}", unit.written);
             used += unit_words;
