@@ -96,3 +96,27 @@ fn note_json_has_the_documented_shape() {
     assert_eq!(back, n);
     assert_eq!(n.to_text(), "Status\nAT gott.");
 }
+
+/// Every word said after a heading reaches the note: words after "rubrik" that name no known
+/// heading, with nothing under them, are kept as text rather than becoming an empty heading
+/// of their own, which the note would drop.
+#[test]
+fn words_after_a_garbled_heading_are_not_lost() {
+    let n = note(
+        "rubrik status lugn punkt rubrik järdbyter Pulmicort mot Symbicort punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    assert!(
+        n.to_text().contains("Järdbyter Pulmicort mot Symbicort."),
+        "{}",
+        n.to_text()
+    );
+    let n = note(
+        "rubrik funktionsstatus kolon går med rollator punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    assert_eq!(n.sections[0].heading, "Funktionsstatus");
+    assert_eq!(n.sections[0].text, "Går med rollator.");
+}

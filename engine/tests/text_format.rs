@@ -774,6 +774,16 @@ fn commands_glued_onto_the_next_word_are_cut_off() {
         written("rubrik hjärtstatus regelbunden rytm komma inga blåsljud punkt"),
         "Hjärtstatus regelbunden rytm, inga blåsljud."
     );
+    // ... and only with words under it: otherwise the words are text after a heading the
+    // recognizer garbled, which must not be lost.
+    assert_eq!(
+        written("Status kolon ua punkt rubrik järdbyter Pulmicort punkt rubrik planering kolon åter om en vecka punkt"),
+        "Status\nUa. Järdbyter Pulmicort.\nPlanering\nÅter om en vecka."
+    );
+    assert_eq!(
+        written("punkt rubrik byter Pulmicort mot Symbicort punkt"),
+        "Byter Pulmicort mot Symbicort."
+    );
 }
 
 /// A dictation said without punctuation commands comes back from the recognizer unpunctuated,

@@ -925,7 +925,13 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                         | Kind::Command(Command::LineBreak | Command::Paragraph)
                 )
             });
-            if !custom.is_empty() && custom.len() <= 4 && delimited {
+            // A heading of its own also needs words under it: without them its words are the
+            // text after a misheard heading ("rubrik järdbyter Pulmicort punkt"), kept as text.
+            let content_follows = items[from + custom.len()..]
+                .iter()
+                .find(|it| it.is_word())
+                .is_some_and(|it| command_word(&it.text) != Some(Word::Rubrik));
+            if !custom.is_empty() && custom.len() <= 4 && delimited && content_follows {
                 // Unless the words end in a heading the recognizer garbled the start of
                 // ("Så vi sitt riskbedömnning" for "suicidriskbedömning").
                 let texts: Vec<&str> = custom.iter().map(|it| it.text.as_str()).collect();
