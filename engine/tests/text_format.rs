@@ -171,6 +171,15 @@ fn recognizer_noise_around_commands_is_cleaned() {
         ),
         "Status\nLugn. Smärta.\nBedömning\nStabil."
     );
+    // "rubrik" with a heading's first letters glued to it, its rest opening the next word.
+    assert_eq!(
+        written("Lugn punkt rubrikot Gärdbyter Pulmicort mot Symbicort punkt"),
+        "Lugn.\nÅtgärd\nByter Pulmicort mot Symbicort."
+    );
+    assert_eq!(
+        written("Alkoholproblem punkttrebrikan Amnesi dricker vin punkt"),
+        "Alkoholproblem.\nAnamnes\nDricker vin."
+    );
 }
 
 /// A unit the recognizer misspelled after a number is still the unit, when it sounds like

@@ -437,6 +437,21 @@ pub(crate) fn split_glued_commands(items: Vec<Item>, vocab: &Vocabulary) -> Vec<
                 continue;
             }
         }
+        let next_is_word = queue.front().is_some_and(Item::is_word);
+        if let Some(at) =
+            rubrik_with_heading_start(&lower, &following, vocab).filter(|_| next_is_word)
+        {
+            // "rubrikot Gärdbyter": "rubrik", then the heading's start joined to the rest of it.
+            let (mut rubrik, start) = split_item(item, at);
+            rubrik.text = "rubrik".into();
+            out.push(rubrik);
+            if let Some(next) = queue.pop_front() {
+                let text = format!("{}{}", start.text, next.text);
+                queue.push_front(Item::spanning(Kind::Word, text, &[start, next]));
+            }
+            heading_words_left = 2;
+            continue;
+        }
         if heading_words_left > 0 && letters >= 8 {
             if let Some(at) = glued_heading(&lower, vocab) {
                 let (heading, rest) = split_item(item, at);
@@ -511,6 +526,32 @@ fn glued_rubrik(lower: &str, following: &[String], vocab: &Vocabulary) -> Option
         let mut words = vec![rest.clone()];
         words.extend(following.iter().cloned());
         heading_follows(&words, vocab) || glued_heading(&rest, vocab).is_some()
+    })
+}
+
+/// Most letters of a heading's start glued to "rubrik" ("rubrikot", "trebrikan").
+const RUBRIK_HEADING_START_MAX: usize = 3;
+
+/// "rubrikot" before "Gärdbyter" → 6: a spelling of "rubrik" with the first letters of a
+/// heading glued to it, the heading's rest opening the next word ("ot" + "gärd" for
+/// "åtgärd", "an" + "amnesi" for "anamnes"): where "rubrik" ends.
+fn rubrik_with_heading_start(
+    lower: &str,
+    following: &[String],
+    vocab: &Vocabulary,
+) -> Option<usize> {
+    let chars: Vec<char> = lower.chars().collect();
+    let next = following.first()?;
+    if chars.len() < 7 || !chars.iter().all(|c| c.is_alphabetic()) {
+        return None;
+    }
+    (chars.len() - RUBRIK_HEADING_START_MAX..chars.len()).find(|&at| {
+        let prefix: String = chars[..at].iter().collect();
+        let start: String = chars[at..].iter().collect();
+        let joined = format!("{start}{next}");
+        sounds_like_rubrik(&prefix)
+            && (heading_follows(std::slice::from_ref(&joined), vocab)
+                || glued_heading(&joined, vocab).is_some())
     })
 }
 
