@@ -171,6 +171,11 @@ fn recognizer_noise_around_commands_is_cleaned() {
         ),
         "Status\nLugn. Smärta.\nBedömning\nStabil."
     );
+    // A misheard "rubrik" before a heading glued to its first word of text.
+    assert_eq!(
+        written("Lugn punkt Trubririk psykstatusvaken och orienterad punkt"),
+        "Lugn.\nPsykiskt status\nVaken och orienterad."
+    );
     // "rubrik" with a heading's first letters glued to it, its rest opening the next word.
     assert_eq!(
         written("Lugn punkt rubrikot Gärdbyter Pulmicort mot Symbicort punkt"),

@@ -429,7 +429,10 @@ pub(crate) fn split_glued_commands(items: Vec<Item>, vocab: &Vocabulary) -> Vec<
             continue;
         }
         if sounds_like_rubrik(&lower) {
-            let names_heading = heading_follows(&following, vocab);
+            let names_heading = heading_follows(&following, vocab)
+                || following
+                    .first()
+                    .is_some_and(|next| glued_heading(next, vocab).is_some());
             if command_word(&lower) == Some(Word::Rubrik) || names_heading {
                 item.text = "rubrik".into();
                 out.push(item);
