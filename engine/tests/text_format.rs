@@ -176,6 +176,11 @@ fn recognizer_noise_around_commands_is_cleaned() {
         written("Lugn punkt Trubririk psykstatusvaken och orienterad punkt"),
         "Lugn.\nPsykiskt status\nVaken och orienterad."
     );
+    // A heading's first syllable run into "rubrik": the rest names it.
+    assert_eq!(
+        written("Lugn punkt Trubrikskrivning 50 procent punkt"),
+        "Lugn.\nSjukskrivning\n50 %."
+    );
     // "rubrik" with a heading's first letters glued to it, its rest opening the next word.
     assert_eq!(
         written("Lugn punkt rubrikot Gärdbyter Pulmicort mot Symbicort punkt"),

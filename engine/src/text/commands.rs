@@ -570,6 +570,7 @@ fn heading_follows(words: &[String], vocab: &Vocabulary) -> bool {
             .match_heading_by_sound(&words[..words.len().min(2)], RUBRIK_HEADING_SCORE)
             .is_some()
         || heading_by_prefix(&words, vocab).is_some()
+        || heading_by_suffix(&words, vocab).is_some()
 }
 
 /// Least sound similarity for a heading named after "rubrik".
@@ -949,7 +950,8 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 .or_else(|| {
                     vocab.match_heading_by_sound(&words[..words.len().min(2)], RUBRIK_HEADING_SCORE)
                 })
-                .or_else(|| heading_by_prefix(&words, vocab));
+                .or_else(|| heading_by_prefix(&words, vocab))
+                .or_else(|| heading_by_suffix(&words, vocab));
             if let Some(found) = found {
                 out.push(heading_item(
                     &found.heading.name,
@@ -1071,6 +1073,40 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
 /// Letters a heading's spoken start may lack (see [`heading_by_prefix`]); a quarter of
 /// the alias where that is more.
 const PREFIX_LETTERS_MISSING: usize = 2;
+
+/// Fewest letters of a heading's end that name it ([`heading_by_suffix`]).
+const SUFFIX_MIN_LETTERS: usize = 7;
+
+/// After "rubrik": the one heading whose one-word alias the next word ends, at least
+/// [`SUFFIX_MIN_LETTERS`] and half of it ("skrivning" for sjukskrivning, "riskbedömning"):
+/// whisper runs the heading's first syllable into "rubrik" ("Trubrikskrivning").
+fn heading_by_suffix<'v>(words: &[&str], vocab: &'v Vocabulary) -> Option<HeadingMatch<'v>> {
+    let heard = words.first()?.to_lowercase();
+    let heard_len = heard.chars().count();
+    if heard_len < SUFFIX_MIN_LETTERS || !heard.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    let mut found = vocab.headings().iter().filter_map(|heading| {
+        let name = heading.name.to_lowercase();
+        std::iter::once(&name)
+            .chain(&heading.aliases)
+            .find(|alias| {
+                !alias.contains(' ')
+                    && alias.ends_with(&heard)
+                    && 2 * heard_len >= alias.chars().count()
+            })
+            .map(|alias| (heading, alias.clone()))
+    });
+    match (found.next(), found.next()) {
+        (Some((heading, alias)), None) => Some(HeadingMatch {
+            heading,
+            words: 1,
+            exact: false,
+            alias,
+        }),
+        _ => None,
+    }
+}
 
 /// After "rubrik": a heading whose start the next word (or the next two, joined) spells
 /// ("åtgärderna", "bedömninges", "planer inne" for planering, "kontaktor"), at least six
