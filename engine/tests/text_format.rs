@@ -176,6 +176,16 @@ fn recognizer_noise_around_commands_is_cleaned() {
         written("Lugn punkt Trubririk psykstatusvaken och orienterad punkt"),
         "Lugn.\nPsykiskt status\nVaken och orienterad."
     );
+    // A heading said alone at a sentence start with a short word glued to it; compounds
+    // and inflections stay words.
+    assert_eq!(
+        written("Lugn punkt Åtgärdråd om fortsatt aktivitet punkt"),
+        "Lugn.\nÅtgärd\nRåd om fortsatt aktivitet."
+    );
+    assert_eq!(
+        written("Lugn punkt Åtgärdsplan upprättad punkt Bedömningen är oförändrad punkt"),
+        "Lugn. Åtgärdsplan upprättad. Bedömningen är oförändrad."
+    );
     // A heading's first syllable run into "rubrik": the rest names it.
     assert_eq!(
         written("Lugn punkt Trubrikskrivning 50 procent punkt"),

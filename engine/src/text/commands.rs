@@ -440,6 +440,19 @@ pub(crate) fn split_glued_commands(items: Vec<Item>, vocab: &Vocabulary) -> Vec<
                 continue;
             }
         }
+        let sentence_start = out.last().is_none_or(|prev| {
+            matches!(prev.kind, Kind::Recognizer(Mark::Period))
+                || (prev.is_word() && command_word(&prev.text) == Some(Word::Punkt))
+        });
+        if sentence_start {
+            if let Some(at) = bare_heading_glued(&lower, vocab) {
+                let (heading, rest) = split_item(item, at);
+                out.push(heading);
+                queue.push_front(rest);
+                heading_words_left = 0;
+                continue;
+            }
+        }
         let next_is_word = queue.front().is_some_and(Item::is_word);
         if let Some(at) =
             rubrik_with_heading_start(&lower, &following, vocab).filter(|_| next_is_word)
@@ -529,6 +542,29 @@ fn glued_rubrik(lower: &str, following: &[String], vocab: &Vocabulary) -> Option
         let mut words = vec![rest.clone()];
         words.extend(following.iter().cloned());
         heading_follows(&words, vocab) || glued_heading(&rest, vocab).is_some()
+    })
+}
+
+/// Letters of a short word glued to a heading said alone at a sentence start
+/// ([`bare_heading_glued`]).
+const GLUED_TO_BARE_HEADING: std::ops::RangeInclusive<usize> = 3..=4;
+
+/// "Åtgärdråd" at a sentence start → 6: a heading that opens a section when said alone, its
+/// name exactly, with a short word glued to it. Not a compound's binding "s"
+/// ("Åtgärdsplan") or an inflection ("Bedömningen").
+fn bare_heading_glued(lower: &str, vocab: &Vocabulary) -> Option<usize> {
+    vocab.headings().iter().find_map(|heading| {
+        let name = heading.name.to_lowercase();
+        let rest = lower.strip_prefix(&name)?;
+        let fits = heading.opens_bare(&name)
+            && name.chars().count() >= 6
+            && GLUED_TO_BARE_HEADING.contains(&rest.chars().count())
+            && rest.chars().all(char::is_alphabetic)
+            && !rest.starts_with('s')
+            && !HEADING_ENDINGS
+                .iter()
+                .any(|ending| rest.starts_with(ending));
+        fits.then(|| name.chars().count())
     })
 }
 
