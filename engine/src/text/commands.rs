@@ -381,8 +381,11 @@ fn sounds_like_rubrik(lower: &str) -> bool {
 /// (punkt, ingar), "Rubrikeaktuellt" (rubrik, aktuellt), "punktrabriksstatus" (punkt,
 /// rubrik, status), and after "rubrik" a heading glued to its first word of text
 /// ("kontaktorsakremis", "statusvaken", "planerinprotanning"). A misheard "rubrik" standing
-/// alone ("Rebrika aktuellt") becomes "rubrik" when a heading follows. Each cut needs the
-/// command or heading on its side, so ordinary words are left whole.
+/// alone ("Rebrika aktuellt") becomes "rubrik" when a heading follows; a "rubrik" with a
+/// heading's first letters glued to it gives them back to the next word ("rubrikot
+/// Gärdbyter"); and a heading said alone at a sentence start loses the short word glued to it
+/// ("Åtgärdråd"). Each cut needs the command or heading on its side, so ordinary words are
+/// left whole.
 pub(crate) fn split_glued_commands(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     let mut queue: std::collections::VecDeque<Item> = items.into();
     let mut out: Vec<Item> = Vec::with_capacity(queue.len());
