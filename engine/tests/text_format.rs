@@ -413,6 +413,13 @@ fn misheard_abbreviations() {
     for spoken in ["för kyld sedan en vecka", "och regelbunden puls"] {
         assert!(formatted(spoken, &vocab).corrections.is_empty(), "{spoken}");
     }
+    // An everyday word glued to a long diagnosis that runs into the next word.
+    let note = formatted("kvinna medförmaks flimer som behandlas", &vocab);
+    assert_eq!(note.text(), "Kvinna med förmaksflimmer som behandlas");
+    assert_eq!(note.corrections[0].original, "medförmaks flimer");
+    assert!(formatted("hon är medförmaks sjuksköterska", &vocab)
+        .corrections
+        .is_empty());
     // A measurement label in capitals glued to its value.
     assert_eq!(formatted("PF300 l/min", &vocab).text(), "PEF 300 l/min");
     // A drug's syllables written as capitals, read aloud as letter names.

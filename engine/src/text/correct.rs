@@ -314,35 +314,60 @@ const DIAGNOSIS_QUALIFIERS: [&str; 10] = [
 ];
 
 /// A word whisper joined from an everyday word and a term ("kändastma"): the two, when the
-/// end is exactly a drug or diagnosis and the start a frequent word.
-fn split_compound(item: &Item, vocab: &Vocabulary) -> Option<(String, CorrectionSource)> {
-    let letters = comparable(item)?;
-    if item.text.contains('-') {
-        return None;
+/// end is exactly a drug or diagnosis and the start a frequent word. Over two words
+/// (`pieces`), the term may also run into the second ("medförmaks flimer"), and is then a
+/// long diagnosis that the letters after the everyday word sound all but exactly like.
+fn split_compound(
+    pieces: &[Item],
+    vocab: &Vocabulary,
+) -> Result<Option<(String, CorrectionSource, f32)>> {
+    let Some(first) = pieces.first() else {
+        return Ok(None);
+    };
+    let mut letters = String::new();
+    for piece in pieces {
+        match comparable(piece) {
+            Some(l) if !piece.text.contains('-') => letters.push_str(&l),
+            _ => return Ok(None),
+        }
     }
+    let first_letters = comparable(first).map_or(0, |l| l.chars().count());
     let chars: Vec<char> = letters.chars().collect();
-    for k in 2..chars.len().saturating_sub(MIN_LETTERS - 1) {
+    let heads = 2..first_letters.min(chars.len().saturating_sub(MIN_LETTERS - 1));
+    for k in heads {
         let head: String = chars[..k].iter().collect();
         let tail: String = chars[k..].iter().collect();
         if !common_words().contains(&head) && !DIAGNOSIS_QUALIFIERS.contains(&head.as_str()) {
             continue;
         }
-        let exact = vocab.lookup_exact(&tail);
-        let Some(term) = exact
-            .iter()
-            .find(|m| matches!(m.term.kind, TermKind::Drug | TermKind::Diagnosis))
-        else {
+        let found = if pieces.len() == 1 {
+            vocab
+                .lookup_exact(&tail)
+                .into_iter()
+                .find(|m| matches!(m.term.kind, TermKind::Drug | TermKind::Diagnosis))
+                .map(|m| (m.term, 1.0))
+        } else if tail.chars().count() >= LONG_SPLIT_MIN_LETTERS {
+            vocab
+                .lookup(&tail, 1)?
+                .into_iter()
+                .find(|m| {
+                    m.term.kind == TermKind::Diagnosis
+                        && m.score >= LONG_SPLIT_MIN_SCORE
+                        && phonetic_key(&tail).chars().next()
+                            == phonetic_key(&m.term.form).chars().next()
+                })
+                .map(|m| (m.term, m.score))
+        } else {
+            None
+        };
+        let Some((term, score)) = found else {
             continue;
         };
-        let head_text: String = item.text.chars().take(k).collect();
-        let source = if term.term.kind == TermKind::Drug {
-            CorrectionSource::Drug
-        } else {
-            CorrectionSource::Diagnosis
-        };
-        return Some((format!("{head_text} {}", term.term.form), source));
+        let head_text: String = first.text.chars().take(k).collect();
+        let text = format!("{head_text} {}", term.form);
+        return Ok(Some((text, source_of(term), score)));
     }
-    None
+    Ok(None)
 }
 
 /// Term correction of `items`; `corrections` holds those made before (by [`misheard_codes`]),
@@ -423,18 +448,18 @@ pub(crate) fn correct(
                         i += 1;
                         continue;
                     }
-                    Nearest::Compound(text, source) => {
-                        let spoken = &items[i..=i];
+                    Nearest::Compound(n, text, source, score) => {
+                        let spoken = &items[i..i + n];
                         record(
                             &mut out,
                             &mut corrections,
                             spoken,
                             text,
                             source,
-                            1.0,
+                            score,
                             Kind::Word,
                         );
-                        i += 1;
+                        i += n;
                         continue;
                     }
                 }
@@ -562,7 +587,7 @@ enum Nearest<'v> {
     /// The word stays (perhaps with a drug's brand capital restored).
     Kept(Item),
     /// An everyday word and a term whisper joined ("kändastma"), split again.
-    Compound(String, CorrectionSource),
+    Compound(usize, String, CorrectionSource, f32),
 }
 
 /// The word at `i` (`lower` is its letters) as a term, or the longest run of words from it
@@ -602,8 +627,13 @@ fn best_near_term<'v>(
     }
     Ok(match found {
         Some((n, term, score)) => Nearest::Found(n, term, score),
-        None => match split_compound(item, vocab) {
-            Some((text, source)) => Nearest::Compound(text, source),
+        None => match split_compound(&items[i..=i], vocab)?
+            .map(|(text, source, score)| (1, text, source, score))
+            .or(
+                split_compound(items.get(i..i + 2).unwrap_or_default(), vocab)?
+                    .map(|(text, source, score)| (2, text, source, score)),
+            ) {
+            Some((n, text, source, score)) => Nearest::Compound(n, text, source, score),
             None => Nearest::Kept(item.clone()),
         },
     })
