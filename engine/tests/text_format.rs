@@ -171,6 +171,11 @@ fn recognizer_noise_around_commands_is_cleaned() {
         ),
         "Status\nLugn. Smärta.\nBedömning\nStabil."
     );
+    // "punkt" clipped to "punk" before a "rubrik"; "punk" elsewhere is a word.
+    assert_eq!(
+        written("alkoholberoende punk Traberik psykstatus lugn punkt han gillar punk rock"),
+        "Alkoholberoende.\nPsykiskt status\nLugn. Han gillar punk rock"
+    );
     // A misheard "rubrik" before a heading glued to its first word of text.
     assert_eq!(
         written("Lugn punkt Trubririk psykstatusvaken och orienterad punkt"),

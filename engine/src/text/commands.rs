@@ -408,6 +408,16 @@ pub(crate) fn split_glued_commands(items: Vec<Item>, vocab: &Vocabulary) -> Vec<
             .take_while(|it| it.is_word())
             .map(Item::lower)
             .collect();
+        // "punkt" clipped to "punk" before a "rubrik": the sentence ends there.
+        if lower == "punk"
+            && following
+                .first()
+                .is_some_and(|next| sounds_like_rubrik(next))
+        {
+            item.text = "punkt".into();
+            out.push(item);
+            continue;
+        }
         if let Some(at) = glued_leading_punkt(&lower) {
             let (punkt, rest) = split_item(item, at);
             out.push(punkt);
