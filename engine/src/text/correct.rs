@@ -565,17 +565,15 @@ fn diagnoses_named_by_their_code(
         }
         if let Some((k, alias, score)) = best {
             let replacement = with_case_of(&out[k].text, alias);
-            tracing::debug!(original = %out[k].text, %replacement, score, "diagnosis named by its code");
-            corrections.push(Correction {
-                original: out[k].text.clone(),
-                replacement: replacement.clone(),
-                start_char: out[k].start,
-                end_char: out[k].end,
-                source: CorrectionSource::Diagnosis,
+            let source = CorrectionSource::Diagnosis;
+            out[k] = corrected(
+                corrections,
+                &out[k..=k],
+                replacement,
+                source,
                 score,
-            });
-            out[k].text = replacement;
-            out[k].correction = Some(corrections.len() - 1);
+                Kind::Word,
+            );
         }
     }
 }
@@ -627,15 +625,18 @@ fn best_near_term<'v>(
     }
     Ok(match found {
         Some((n, term, score)) => Nearest::Found(n, term, score),
-        None => match split_compound(&items[i..=i], vocab)?
-            .map(|(text, source, score)| (1, text, source, score))
-            .or(
-                split_compound(items.get(i..i + 2).unwrap_or_default(), vocab)?
-                    .map(|(text, source, score)| (2, text, source, score)),
-            ) {
-            Some((n, text, source, score)) => Nearest::Compound(n, text, source, score),
-            None => Nearest::Kept(item.clone()),
-        },
+        None => {
+            // Two words only when one is not a compound already: each look-up queries the index.
+            let compound = match split_compound(&items[i..=i], vocab)? {
+                Some(found) => Some((1, found)),
+                None => split_compound(items.get(i..i + 2).unwrap_or_default(), vocab)?
+                    .map(|found| (2, found)),
+            };
+            match compound {
+                Some((n, (text, source, score))) => Nearest::Compound(n, text, source, score),
+                None => Nearest::Kept(item.clone()),
+            }
+        }
     })
 }
 
@@ -691,23 +692,42 @@ fn record(
     score: f32,
     kind: Kind,
 ) {
+    out.push(corrected(
+        corrections,
+        spoken,
+        replacement,
+        source,
+        score,
+        kind,
+    ));
+}
+
+/// The item of `kind` that replaces `spoken` by `replacement`, its correction recorded.
+fn corrected(
+    corrections: &mut Vec<Correction>,
+    spoken: &[Item],
+    replacement: String,
+    source: CorrectionSource,
+    score: f32,
+    kind: Kind,
+) -> Item {
     let original = spoken
         .iter()
         .map(|it| it.text.as_str())
         .collect::<Vec<_>>()
         .join(" ");
     tracing::debug!(%original, %replacement, score, "term correction");
-    let mut corrected = Item::spanning(kind, replacement.clone(), spoken);
+    let mut item = Item::spanning(kind, replacement.clone(), spoken);
     corrections.push(Correction {
         original,
         replacement,
-        start_char: corrected.start,
-        end_char: corrected.end,
+        start_char: item.start,
+        end_char: item.end,
         source,
         score,
     });
-    corrected.correction = Some(corrections.len() - 1);
-    out.push(corrected);
+    item.correction = Some(corrections.len() - 1);
+    item
 }
 
 /// Words said right before an ICD-10 code, with the recognizer's hearings of "diagnoskod"
