@@ -5,7 +5,9 @@
 # voices (see corpora/make_corpus.sh, which does the synthesis); its expected sections become
 # the manifest's written `note`. Ambient cases (dialogue) are skipped.
 #
-# Usage: corpora/sv-structure/make_audio.sh [OUT_DIR]   (default: corpora/sv-structure/audio)
+# Usage: corpora/sv-structure/make_audio.sh [OUT_DIR] [CASES_DIR]
+#        (defaults: corpora/sv-structure/audio and corpora/sv-structure/cases; the held-out set
+#        is read with `make_audio.sh corpora/sv-heldout/audio corpora/sv-heldout/cases`)
 # Then:  skriva-bench structure --corpus OUT_DIR/manifest.tsv
 #
 # The audio is not kept in the repository: it is regenerated, byte-identical for a given
@@ -14,10 +16,11 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out_dir="${1:-$here/audio}"
+cases_dir="${2:-$here/cases}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-python3 - "$here/cases" "$work/sentences.tsv" <<'PY'
+python3 - "$cases_dir" "$work/sentences.tsv" <<'PY'
 import pathlib, sys, tomllib
 
 cases_dir, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
