@@ -43,6 +43,16 @@ fn command_words_used_as_words_stay_words() {
         written("hon ska komma tillbaka om två veckor punkt"),
         "Hon ska komma tillbaka om 2 veckor."
     );
+    // After a negation the word before it decides: a modal makes "komma" the verb, a
+    // finding makes it the comma.
+    assert_eq!(
+        written("hon kan inte komma på måndag punkt"),
+        "Hon kan inte komma på måndag."
+    );
+    assert_eq!(
+        written("haltar inte komma rör sig obehindrat punkt röker inte komma dricker sällan punkt"),
+        "Haltar inte, rör sig obehindrat. Röker inte, dricker sällan."
+    );
     assert_eq!(
         written("ömmar på en punkt över tibia punkt"),
         "Ömmar på en punkt över tibia."
