@@ -120,3 +120,50 @@ fn words_after_a_garbled_heading_are_not_lost() {
     assert_eq!(n.sections[0].heading, "Funktionsstatus");
     assert_eq!(n.sections[0].text, "Går med rollator.");
 }
+
+/// A psychiatrist names the rating-scale section bare at a sentence start, as with status and
+/// the suicide risk assessment before it.
+#[test]
+fn rating_scales_may_be_named_bare() {
+    let n = note(
+        "suicidriskbedömning inga suicidtankar punkt skattningar MADRS sex poäng punkt",
+        Mode::Dictation,
+        "psykiatri-aterbesok",
+    );
+    let headings: Vec<&str> = n.sections.iter().map(|s| s.heading.as_str()).collect();
+    assert_eq!(
+        headings,
+        vec!["Suicidriskbedömning", "Skattningar"],
+        "{}",
+        n.to_text()
+    );
+    assert_eq!(n.sections[1].text, "MADRS 6 poäng.");
+}
+
+/// Without spoken headings: history told in the past tense, the medication line and the
+/// examination tests each go where a clinician files them.
+#[test]
+fn undictated_headings_follow_the_content() {
+    let n = note(
+        "söker för ont i knät punkt fyrtioårig man som föll i går kväll punkt kunde inte gå efteråt punkt inga regelbundna läkemedel punkt går med hälta punkt Lachman negativt punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    let placed: Vec<(&str, &str)> = n
+        .sections
+        .iter()
+        .map(|s| (s.heading.as_str(), s.text.as_str()))
+        .collect();
+    assert_eq!(
+        placed,
+        vec![
+            ("Kontaktorsak", "Söker för ont i knät."),
+            (
+                "Aktuellt",
+                "40-årig man som föll i går kväll. Kunde inte gå efteråt."
+            ),
+            ("Läkemedel", "Inga regelbundna läkemedel."),
+            ("Status", "Går med hälta. Lachman negativt."),
+        ]
+    );
+}

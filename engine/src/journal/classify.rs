@@ -155,8 +155,9 @@ impl<'a> Classifier<'a> {
         in_template(name, self.template, self.vocab)
     }
 
-    /// Cue score of each template heading for `text`.
-    pub(crate) fn scores(&self, text: &str) -> Vec<f32> {
+    /// Cue score of each template heading for `text`, the sentence after one placed under
+    /// `previous`.
+    pub(crate) fn scores(&self, text: &str, previous: Option<usize>) -> Vec<f32> {
         let words = words_of(text);
         let mut scores = vec![0.0_f32; self.template.headings.len()];
         for (target, cues) in &self.cues {
@@ -179,13 +180,16 @@ impl<'a> Classifier<'a> {
         }
         // A sentence that opens by introducing the patient ("25-årig kvinna med …") opens the
         // note: the reason for the visit or the history, whatever else it mentions ("på
-        // återbesök"); the other cues choose between the two.
+        // återbesök"); the other cues choose between the two. Once the reason has been given
+        // (the sentence before), the introduction starts the history.
         let introduction = words.first().is_some_and(|w| {
             w.split_once("-årig")
                 .is_some_and(|(age, _)| !age.is_empty() && age.chars().all(|c| c.is_ascii_digit()))
         });
         if introduction {
-            let opening = self.position_of("Kontaktorsak");
+            let opening = self
+                .position_of("Kontaktorsak")
+                .filter(|&k| previous != Some(k));
             for i in opening.into_iter().chain([self.default_heading()]) {
                 scores[i] += STRONG;
             }
@@ -223,12 +227,12 @@ impl<'a> Classifier<'a> {
         }
         let joined = format!(" {} ", words.join(" "));
         let has_filler = FILLER.iter().any(|f| joined.contains(&format!(" {f} ")));
-        has_filler && self.scores(text).iter().all(|s| *s < 1.0)
+        has_filler && self.scores(text, None).iter().all(|s| *s < 1.0)
     }
 
     /// The best template heading for `text`, given the previous sentence's heading.
     pub(crate) fn classify(&self, text: &str, previous: Option<usize>) -> usize {
-        let mut scores = self.scores(text);
+        let mut scores = self.scores(text, previous);
         if let Some(p) = previous {
             if self.sticky.get(p).copied().unwrap_or(true) {
                 scores[p] += CONTINUITY;
@@ -291,5 +295,9 @@ mod tests {
         let kontaktorsak = template.position("Kontaktorsak").expect("Kontaktorsak");
         let heard = "32-årig kvinna som söker för sveda sedan 2 dagar.";
         assert_eq!(classifier.classify(heard, None), kontaktorsak);
+        // After the reason for the visit, the introduction opens the history.
+        let aktuellt = template.position("Aktuellt").expect("Aktuellt");
+        let heard = "61-årig kvinna som cyklade omkull i går kväll.";
+        assert_eq!(classifier.classify(heard, Some(kontaktorsak)), aktuellt);
     }
 }
