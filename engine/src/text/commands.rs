@@ -61,9 +61,8 @@ fn komma_is_the_verb(before: &str, two_before: Option<&str>, next: Option<&str>)
         return true;
     }
     if matches!(before, "inte" | "ej") {
-        return two_before.is_some_and(|w| {
-            !matches!(w, "inte" | "ej") && KOMMA_VERB_BEFORE.contains(&w)
-        });
+        return two_before
+            .is_some_and(|w| !matches!(w, "inte" | "ej") && KOMMA_VERB_BEFORE.contains(&w));
     }
     KOMMA_VERB_BEFORE.contains(&before)
 }
