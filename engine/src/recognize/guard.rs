@@ -103,13 +103,18 @@ pub fn collapse_repetitions(words: &[String], max_repeats: usize) -> Vec<usize> 
     keep
 }
 
-/// Cuts a token loop inside one word ("8,6,7,7,7,8,8,8,8,8,…"): a 1–4-character unit that
-/// repeats more than four times in a row is kept four times. `None` when the word has none.
+/// Longest repeating unit [`cut_character_loop`] looks for: a syllable or two, as in
+/// "kontaktorsakorsakorsak…", where the decoder looped on two tokens of one word.
+const MAX_LOOP_UNIT_CHARS: usize = 8;
+
+/// Cuts a token loop inside one word ("8,6,7,7,7,8,8,8,8,8,…"): a unit of up to
+/// [`MAX_LOOP_UNIT_CHARS`] characters that repeats more than four times in a row is kept four
+/// times. `None` when the word has none.
 pub fn cut_character_loop(word: &str) -> Option<String> {
     const KEEP: usize = 4;
     let chars: Vec<char> = word.chars().collect();
     for start in 0..chars.len() {
-        for unit in 1..=4usize {
+        for unit in 1..=MAX_LOOP_UNIT_CHARS {
             let end_of_first = start + unit;
             if end_of_first > chars.len() {
                 break;
@@ -255,6 +260,11 @@ mod tests {
         assert_eq!(cut_character_loop("hmmmmmmmmm").as_deref(), Some("hmmmm"));
         assert_eq!(cut_character_loop("blodtryckskontroll"), None);
         assert_eq!(cut_character_loop("1,1,1"), None);
+        let looped = format!("kontakt{}", "orsak".repeat(40));
+        assert_eq!(
+            cut_character_loop(&looped).as_deref(),
+            Some("kontaktorsakorsakorsakorsak")
+        );
     }
 
     #[test]

@@ -156,6 +156,10 @@ fn piece_prompt(initial: Option<&str>, before: Option<&[Segment]>) -> Option<Str
 /// text repeats itself.
 const LOOP_RETRY_TEMPERATURE_INCREMENT: f32 = 0.2;
 
+/// Characters a loop inside one word must have run on for (see
+/// [`guard::cut_character_loop`]) before its piece is decoded again: six tokens or so.
+const LONG_WORD_LOOP_CHARS: usize = 24;
+
 /// Beam width for recordings that become notes (see [`DecodeOptions::for_notes`]).
 pub const NOTE_BEAM_SIZE: usize = 5;
 /// Longest piece of speech decoded at once for a note, in seconds (see
@@ -552,6 +556,11 @@ impl Recognizer {
             for word in &mut words {
                 if let Some(cut) = guard::cut_character_loop(&word.word) {
                     tracing::debug!(word = %word.word, "cutting a loop inside a word");
+                    // A long loop ran on in place of the speech after it; a short one
+                    // ("300-300-300-300-300") only doubled a piece of what was said.
+                    if word.word.chars().count() >= cut.chars().count() + LONG_WORD_LOOP_CHARS {
+                        loops += 1;
+                    }
                     word.word = cut;
                 }
             }
