@@ -411,6 +411,10 @@ fn misheard_abbreviations() {
         ("remiss till kobiet punkt", "Remiss till KBT."),
         ("tempo trettioåtta komma fem", "Temp 38,5"),
         ("Mads tjugosex poäng", "MADRS 26 poäng"),
+        // Two letter names are enough before a value; voiced and unvoiced consonants alike.
+        ("hobby hundratjugoåtta", "Hb 128"),
+        ("serbe trettiotvå", "CRP 32"),
+        ("bety hundrafyrtio över nittio", "BT 140/90"),
     ] {
         let note = formatted(spoken, &vocab);
         assert_eq!(note.text(), expected, "{spoken}");
@@ -425,7 +429,11 @@ fn misheard_abbreviations() {
     // of the same diagnosis.
     let note = formatted("För max flimmer med stabil antikoagulation", &vocab);
     assert_eq!(note.text(), "Förmaksflimmer med stabil antikoagulation");
-    for spoken in ["för kyld sedan en vecka", "och regelbunden puls"] {
+    for spoken in [
+        "för kyld sedan en vecka",
+        "och regelbunden puls",
+        "spelar golf som hobby punkt",
+    ] {
         assert!(formatted(spoken, &vocab).corrections.is_empty(), "{spoken}");
     }
     // An everyday word glued to a long diagnosis that runs into the next word.

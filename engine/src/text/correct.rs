@@ -898,6 +898,21 @@ pub(crate) fn misheard_codes(items: Vec<Item>, vocab: &Vocabulary) -> (Vec<Item>
 const ABBREVIATION_MIN_LETTERS: usize = 4;
 /// Fewest consonants in a spelled abbreviation matched by its consonants alone.
 const SPELLED_MIN_CONSONANTS: usize = 3;
+/// The same for a measurement abbreviation right before its value ("hobby 128" for "hå be",
+/// Hb): the number makes two enough.
+const SPELLED_VALUE_MIN_CONSONANTS: usize = 2;
+
+/// A consonant unvoiced: the recognizer hears a letter name's voiced consonant as unvoiced and
+/// the other way round ("serbe" for "se är pe", CRP), so letter names are compared so.
+fn unvoiced(c: char) -> char {
+    match c {
+        'b' => 'p',
+        'd' => 't',
+        'g' => 'k',
+        'v' => 'f',
+        other => other,
+    }
+}
 
 /// The consonants of a phonetic key, repeats folded: what survives of letter names the
 /// recognizer ran into one word ("kå be te" heard as "kobiet" both give "kbt").
@@ -946,9 +961,18 @@ fn near_abbreviation<'v>(
         next.text.starts_with(|c: char| c.is_ascii_digit())
             || (next.is_word() && super::numbers::parse_cardinal(&next.lower()).is_some())
     });
-    let heard_consonants = consonants(lower);
-    let mut fits = vocab.abbreviations().iter().filter(|abbreviation| {
-        let one_letter_off = abbreviation.value
+    let unvoiced_consonants = |text: &str| -> String {
+        let mut out = String::new();
+        for c in consonants(text).chars().map(unvoiced) {
+            if !out.ends_with(c) {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let heard_consonants = unvoiced_consonants(lower);
+    let one_letter_off = |abbreviation: &skriva_vocab::Abbreviation| {
+        abbreviation.value
             && number_follows
             && std::iter::once(abbreviation.short.as_str())
                 .chain(abbreviation.spoken.iter().map(String::as_str))
@@ -957,25 +981,36 @@ fn near_abbreviation<'v>(
                     let form: Vec<char> = lowercase_letters(form).chars().collect();
                     form.len() >= ABBREVIATION_MIN_LETTERS
                         && skriva_vocab::edit_distance(&heard, &form) <= 1
-                });
-        let letter_names = || {
-            abbreviation
+                })
+    };
+    let letter_names = |abbreviation: &skriva_vocab::Abbreviation| {
+        (!abbreviation.value || number_follows)
+            && abbreviation
                 .spoken
                 .iter()
                 .filter_map(|s| spelled(s))
                 .any(|names| {
-                    let wanted = consonants(&names);
-                    wanted.chars().count() >= SPELLED_MIN_CONSONANTS
+                    let wanted = unvoiced_consonants(&names);
+                    let fewest = if abbreviation.value && number_follows {
+                        SPELLED_VALUE_MIN_CONSONANTS
+                    } else {
+                        SPELLED_MIN_CONSONANTS
+                    };
+                    wanted.chars().count() >= fewest
                         && wanted == heard_consonants
                         && heard.len() <= names.chars().count() + 1
                 })
-        };
-        one_letter_off || (!abbreviation.value || number_follows) && letter_names()
-    });
-    match (fits.next(), fits.next()) {
-        (Some(abbreviation), None) => Some(abbreviation),
-        _ => None,
-    }
+    };
+    // The closer evidence first: a spoken form one letter off ("bety" for "bete", BT) before
+    // letter names that share consonants with several abbreviations.
+    let only = |fits: &dyn Fn(&skriva_vocab::Abbreviation) -> bool| {
+        let mut found = vocab.abbreviations().iter().filter(|a| fits(a));
+        match (found.next(), found.next()) {
+            (Some(abbreviation), None) => Some(abbreviation),
+            _ => None,
+        }
+    };
+    only(&one_letter_off).or_else(|| only(&letter_names))
 }
 
 fn source_of(term: &skriva_vocab::Term) -> CorrectionSource {
