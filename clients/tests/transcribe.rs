@@ -324,3 +324,29 @@ fn a_looping_decode_loses_no_speech() {
     let in_second_region = starts.iter().filter(|&&s| s >= 39.3).count();
     assert!(in_second_region >= 20, "the second region was lost: {doc}");
 }
+
+/// A held-out dictation on which whisper looped inside one word ("kontaktorsakorsakors…")
+/// and lost the 20 s of speech after it: the looping piece is decoded again, so every
+/// 10 s of the 78 s recording has words.
+#[test]
+fn a_loop_inside_a_word_loses_no_speech() {
+    let clip = repo().join("corpora/sv-heldout/clips/ho-pv-03-diabetes-stryk.wav");
+    let doc = &structured_json(&clip);
+    let mut per_ten_seconds = [0usize; 8];
+    for word in doc["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .flat_map(|seg| seg["words"].as_array().expect("words").iter())
+    {
+        let start = word["start"].as_f64().expect("start");
+        if let Some(count) = per_ten_seconds.get_mut((start / 10.0) as usize) {
+            *count += 1;
+        }
+    }
+    assert!(
+        per_ten_seconds.iter().all(|&n| n >= 8),
+        "words per 10 s: {per_ten_seconds:?}\n{doc}"
+    );
+}
+
