@@ -425,6 +425,12 @@ fn misheard_abbreviations() {
             note.corrections
         );
     }
+    // "AT" heard as words where a status opens with the general condition, and only there.
+    let note = formatted("rubrik status att det påverkat komma vaken punkt", &vocab);
+    assert_eq!(note.text(), "Status\nAT påverkat, vaken.");
+    assert_eq!(note.corrections[0].original, "att det");
+    let note = formatted("rubrik aktuellt att det påverkat henne punkt", &vocab);
+    assert!(note.corrections.is_empty(), "{:?}", note.corrections);
     // A long diagnosis written as words, the first an everyday one, the last a shorter name
     // of the same diagnosis.
     let note = formatted("För max flimmer med stabil antikoagulation", &vocab);

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use skriva_vocab::{phonetic_key, TermKind, Vocabulary};
 
-use super::tokens::{Item, Kind};
+use super::tokens::{Command, Item, Kind};
 use super::{Correction, CorrectionSource};
 use crate::error::Result;
 
@@ -381,6 +381,19 @@ pub(crate) fn correct(
     let mut i = 0;
     while i < items.len() {
         let item = &items[i];
+        if let Some(n) = general_condition_heard(&out, &items, i) {
+            record(
+                &mut out,
+                &mut corrections,
+                &items[i..i + n],
+                "AT".to_owned(),
+                CorrectionSource::Abbreviation,
+                1.0,
+                Kind::Formatted,
+            );
+            i += n;
+            continue;
+        }
         if let Some((term, score)) = sounded_out_term(&items, i, vocab)? {
             let text = with_case_of(&item.text, &term.form);
             let source = source_of(term);
@@ -497,6 +510,43 @@ pub(crate) fn correct(
     }
     diagnoses_named_by_their_code(&mut out, &mut corrections, vocab);
     Ok((out, corrections))
+}
+
+/// Words that follow "AT" (allmäntillstånd) as a status opens: "AT gott", "AT påverkat".
+const GENERAL_CONDITION_GRADES: [&str; 5] =
+    ["gott", "påverkat", "opåverkat", "lätt", "allmänpåverkat"];
+/// Most letters of the words heard for the letter names "a te".
+const GENERAL_CONDITION_MAX_LETTERS: usize = 8;
+
+/// The number of words at `i` that are "AT" misheard ("att det påverkat", "at jag gott",
+/// "atiga gott"): right after the Status heading, one or two words starting with "at", short
+/// enough to be the two letter names, followed by a grade of the general condition. A
+/// status opens with the general condition so often that nothing else there sounds so.
+fn general_condition_heard(out: &[Item], items: &[Item], i: usize) -> Option<usize> {
+    let after_status = out.last().is_some_and(
+        |it| matches!(&it.kind, Kind::Command(Command::Heading(name)) if name == "Status"),
+    );
+    if !after_status {
+        return None;
+    }
+    (1..=2).find(|&n| {
+        let Some(words) = items.get(i..i + n) else {
+            return false;
+        };
+        let letters: String = words
+            .iter()
+            .map(|w| w.is_word().then(|| w.lower()))
+            .collect::<Option<Vec<_>>>()
+            .map(|l| l.concat())
+            .unwrap_or_default();
+        let grade_follows = items.get(i + n).is_some_and(|next| {
+            next.is_word() && GENERAL_CONDITION_GRADES.contains(&next.lower().as_str())
+        });
+        letters.starts_with("at")
+            && letters != "at"
+            && letters.chars().count() <= GENERAL_CONDITION_MAX_LETTERS
+            && grade_follows
+    })
 }
 
 /// Words before a code looked at for the diagnosis it names.
