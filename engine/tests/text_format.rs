@@ -415,6 +415,7 @@ fn misheard_abbreviations() {
         ("hobby hundratjugoåtta", "Hb 128"),
         ("serbe trettiotvå", "CRP 32"),
         ("bety hundrafyrtio över nittio", "BT 140/90"),
+        ("nytt HB1C om tre månader", "Nytt HbA1c om 3 månader"),
     ] {
         let note = formatted(spoken, &vocab);
         assert_eq!(note.text(), expected, "{spoken}");

@@ -394,6 +394,19 @@ pub(crate) fn correct(
             i += n;
             continue;
         }
+        if let Some(abbreviation) = capitals_one_off(item, vocab) {
+            record(
+                &mut out,
+                &mut corrections,
+                &items[i..=i],
+                abbreviation.short.clone(),
+                CorrectionSource::Abbreviation,
+                1.0,
+                Kind::Formatted,
+            );
+            i += 1;
+            continue;
+        }
         if let Some((term, score)) = sounded_out_term(&items, i, vocab)? {
             let text = with_case_of(&item.text, &term.form);
             let source = source_of(term);
@@ -510,6 +523,45 @@ pub(crate) fn correct(
     }
     diagnoses_named_by_their_code(&mut out, &mut corrections, vocab);
     Ok((out, corrections))
+}
+
+/// Fewest letters and digits of an abbreviation [`capitals_one_off`] matches: shorter ones
+/// are one off from too many.
+const CAPITALS_MIN_CHARS: usize = 4;
+
+/// The abbreviation of letters and digits that a word of capitals and digits spells but for
+/// one character ("HB1C" for HbA1c): the recognizer heard the letter names and dropped one.
+/// Only when exactly one abbreviation is that near and the word is not one itself.
+fn capitals_one_off<'v>(
+    item: &Item,
+    vocab: &'v Vocabulary,
+) -> Option<&'v skriva_vocab::Abbreviation> {
+    let text = item.text.as_str();
+    let capitals = text.chars().filter(char::is_ascii_uppercase).count();
+    if !item.is_word()
+        || capitals < 2
+        || !text.chars().any(|c| c.is_ascii_digit())
+        || !text.chars().all(|c| c.is_ascii_alphanumeric())
+        || vocab.abbreviation(text).is_some()
+    {
+        return None;
+    }
+    let heard: Vec<char> = text.to_ascii_uppercase().chars().collect();
+    let mut near = vocab.abbreviations().iter().filter(|abbreviation| {
+        let short: Vec<char> = abbreviation
+            .short
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        short.len() >= CAPITALS_MIN_CHARS
+            && short.iter().any(char::is_ascii_digit)
+            && skriva_vocab::edit_distance(&heard, &short) == 1
+    });
+    match (near.next(), near.next()) {
+        (Some(abbreviation), None) => Some(abbreviation),
+        _ => None,
+    }
 }
 
 /// Words that follow "AT" (allmäntillstånd) as a status opens: "AT gott", "AT påverkat".
