@@ -349,4 +349,3 @@ fn a_loop_inside_a_word_loses_no_speech() {
         "words per 10 s: {per_ten_seconds:?}\n{doc}"
     );
 }
-
