@@ -381,30 +381,21 @@ pub(crate) fn correct(
     let mut i = 0;
     while i < items.len() {
         let item = &items[i];
-        if let Some(n) = general_condition_heard(&out, &items, i) {
+        // Abbreviations heard as other words, recognized by where they stand or by spelling.
+        let heard_abbreviation = general_condition_heard(&out, &items, i)
+            .map(|n| (n, "AT".to_owned()))
+            .or_else(|| capitals_one_off(item, vocab).map(|a| (1, a.short.clone())));
+        if let Some((n, text)) = heard_abbreviation {
             record(
                 &mut out,
                 &mut corrections,
                 &items[i..i + n],
-                "AT".to_owned(),
+                text,
                 CorrectionSource::Abbreviation,
                 1.0,
                 Kind::Formatted,
             );
             i += n;
-            continue;
-        }
-        if let Some(abbreviation) = capitals_one_off(item, vocab) {
-            record(
-                &mut out,
-                &mut corrections,
-                &items[i..=i],
-                abbreviation.short.clone(),
-                CorrectionSource::Abbreviation,
-                1.0,
-                Kind::Formatted,
-            );
-            i += 1;
             continue;
         }
         if let Some((term, score)) = sounded_out_term(&items, i, vocab)? {
