@@ -119,6 +119,24 @@ fn words_after_a_garbled_heading_are_not_lost() {
     );
     assert_eq!(n.sections[0].heading, "Funktionsstatus");
     assert_eq!(n.sections[0].text, "Går med rollator.");
+    // A heading written as two words, the text's first word glued to the second.
+    let n = note(
+        "rubrik aktuellt mår bra punkt rubrik läke Medelingar regelbundna punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    let placed: Vec<(&str, &str)> = n
+        .sections
+        .iter()
+        .map(|s| (s.heading.as_str(), s.text.as_str()))
+        .collect();
+    assert_eq!(
+        placed,
+        vec![
+            ("Aktuellt", "Mår bra."),
+            ("Läkemedel", "Ingar regelbundna.")
+        ]
+    );
 }
 
 /// A psychiatrist names the rating-scale section bare at a sentence start, as with status and

@@ -1002,6 +1002,7 @@ fn at_start_after(at_start: bool, kind: &Kind) -> bool {
 /// Finds "rubrik X" and bare heading words at the start of a sentence.
 fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     let items = colons_misheard_after_headings(items, vocab);
+    let items = heading_split_into_its_text(items, vocab);
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
     let mut at_start = true;
     let mut i = 0;
@@ -1131,6 +1132,55 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         at_start = at_start_after(at_start, &item.kind);
         out.push(item.clone());
         i += 1;
+    }
+    out
+}
+
+/// Fewest letters of each piece [`heading_split_into_its_text`] cuts: the heading's two
+/// pieces and the text glued to the second.
+const SPLIT_PIECE_MIN_LETTERS: usize = 3;
+
+/// After "rubrik", a one-word heading whisper wrote as two words with the first word of the
+/// text glued to the second ("läke Medelingar" for "läkemedel inga"): the second word is cut
+/// where the heading ends, so the heading is found and the glued text stays text. The first
+/// word must be the heading's start and the second go on with exactly the rest of it.
+fn heading_split_into_its_text(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::with_capacity(items.len() + 1);
+    let mut items = items.into_iter().peekable();
+    while let Some(item) = items.next() {
+        let after_rubrik = out
+            .last()
+            .is_some_and(|it| it.is_word() && it.lower() == "rubrik");
+        if !(after_rubrik && item.is_word()) {
+            out.push(item);
+            continue;
+        }
+        let first = item.lower();
+        let cut = items.peek().filter(|next| next.is_word()).and_then(|next| {
+            let second = next.lower();
+            vocab.headings().iter().find_map(|heading| {
+                let name = heading.name.to_lowercase();
+                std::iter::once(&name)
+                    .chain(&heading.aliases)
+                    .filter(|alias| !alias.contains(' '))
+                    .find_map(|alias| {
+                        let rest = alias.strip_prefix(first.as_str())?;
+                        let glued = second.strip_prefix(rest)?;
+                        let long_enough =
+                            |piece: &str| piece.chars().count() >= SPLIT_PIECE_MIN_LETTERS;
+                        (long_enough(&first) && long_enough(rest) && long_enough(glued))
+                            .then(|| rest.chars().count())
+                    })
+            })
+        });
+        out.push(item);
+        if let Some(at) = cut {
+            if let Some(next) = items.next() {
+                let (heading_end, text) = split_item(next, at);
+                out.push(heading_end);
+                out.push(text);
+            }
+        }
     }
     out
 }
