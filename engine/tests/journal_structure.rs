@@ -137,6 +137,14 @@ fn words_after_a_garbled_heading_are_not_lost() {
             ("Läkemedel", "Ingar regelbundna.")
         ]
     );
+    // So does a misheard "rubrik" glued to the full stop before it.
+    let n = note(
+        "rubrik aktuellt mår bra punktriburik läke Medelingar regelbundna punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    assert_eq!(n.sections.len(), 2, "{}", n.to_text());
+    assert_eq!(n.sections[1].heading, "Läkemedel");
 }
 
 /// A psychiatrist names the rating-scale section bare at a sentence start, as with status and

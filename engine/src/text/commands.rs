@@ -635,6 +635,9 @@ fn heading_follows(words: &[String], vocab: &Vocabulary) -> bool {
             .is_some()
         || heading_by_prefix(&words, vocab).is_some()
         || heading_by_suffix(&words, vocab).is_some()
+        || (words.len() >= 2
+            && heading_split_at(&words[0].to_lowercase(), &words[1].to_lowercase(), vocab)
+                .is_some())
 }
 
 /// Least sound similarity for a heading named after "rubrik".
@@ -1155,24 +1158,10 @@ fn heading_split_into_its_text(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item
             out.push(item);
             continue;
         }
-        let first = item.lower();
-        let cut = items.peek().filter(|next| next.is_word()).and_then(|next| {
-            let second = next.lower();
-            vocab.headings().iter().find_map(|heading| {
-                let name = heading.name.to_lowercase();
-                std::iter::once(&name)
-                    .chain(&heading.aliases)
-                    .filter(|alias| !alias.contains(' '))
-                    .find_map(|alias| {
-                        let rest = alias.strip_prefix(first.as_str())?;
-                        let glued = second.strip_prefix(rest)?;
-                        let long_enough =
-                            |piece: &str| piece.chars().count() >= SPLIT_PIECE_MIN_LETTERS;
-                        (long_enough(&first) && long_enough(rest) && long_enough(glued))
-                            .then(|| rest.chars().count())
-                    })
-            })
-        });
+        let cut = items
+            .peek()
+            .filter(|next| next.is_word())
+            .and_then(|next| heading_split_at(&item.lower(), &next.lower(), vocab));
         out.push(item);
         if let Some(at) = cut {
             if let Some(next) = items.next() {
@@ -1183,6 +1172,26 @@ fn heading_split_into_its_text(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item
         }
     }
     out
+}
+
+/// Where `second` is cut when `first` and its start spell a one-word heading and more letters
+/// follow (see [`heading_split_into_its_text`]), in characters of `second`.
+fn heading_split_at(first: &str, second: &str, vocab: &Vocabulary) -> Option<usize> {
+    let long_enough = |piece: &str| piece.chars().count() >= SPLIT_PIECE_MIN_LETTERS;
+    if !long_enough(first) {
+        return None;
+    }
+    vocab.headings().iter().find_map(|heading| {
+        let name = heading.name.to_lowercase();
+        std::iter::once(&name)
+            .chain(&heading.aliases)
+            .filter(|alias| !alias.contains(' '))
+            .find_map(|alias| {
+                let rest = alias.strip_prefix(first)?;
+                let glued = second.strip_prefix(rest)?;
+                (long_enough(rest) && long_enough(glued)).then(|| rest.chars().count())
+            })
+    })
 }
 
 /// Letters a heading's spoken start may lack (see [`heading_by_prefix`]); a quarter of
