@@ -19,6 +19,14 @@ fn note(raw: &str, mode: Mode, template: &str) -> Note {
     }
 }
 
+/// Each section's heading and text, in order.
+fn placed(n: &Note) -> Vec<(&str, &str)> {
+    n.sections
+        .iter()
+        .map(|s| (s.heading.as_str(), s.text.as_str()))
+        .collect()
+}
+
 #[test]
 fn dictation_with_patient_line_and_headings() {
     let n = note(
@@ -125,13 +133,8 @@ fn words_after_a_garbled_heading_are_not_lost() {
         Mode::Dictation,
         "primarvard-lakarbesok",
     );
-    let placed: Vec<(&str, &str)> = n
-        .sections
-        .iter()
-        .map(|s| (s.heading.as_str(), s.text.as_str()))
-        .collect();
     assert_eq!(
-        placed,
+        placed(&n),
         vec![
             ("Aktuellt", "Mår bra."),
             ("Läkemedel", "Ingar regelbundna.")
@@ -175,13 +178,8 @@ fn undictated_headings_follow_the_content() {
         Mode::Dictation,
         "primarvard-lakarbesok",
     );
-    let placed: Vec<(&str, &str)> = n
-        .sections
-        .iter()
-        .map(|s| (s.heading.as_str(), s.text.as_str()))
-        .collect();
     assert_eq!(
-        placed,
+        placed(&n),
         vec![
             ("Kontaktorsak", "Söker för ont i knät."),
             (
