@@ -52,21 +52,6 @@ const KOMMA_VERB_BEFORE: [&str; 22] = [
     "ska", "skall", "kan", "får", "bör", "vill", "att", "måste", "behöver", "skulle", "kunde",
     "brukar", "kommer", "ville", "fick", "inte", "ej", "kunna", "hinna", "lär", "borde", "tänker",
 ];
-/// Whether a "komma" is the verb, not the dictated comma, given the word before it, the one
-/// before that and the word after. After a negation the word before decides: "kan inte komma"
-/// is the verb, but "röker inte komma dricker" and "haltar inte komma rör sig" are a finding
-/// and a comma.
-fn komma_is_the_verb(before: &str, two_before: Option<&str>, next: Option<&str>) -> bool {
-    if next.is_some_and(|n| KOMMA_VERB_AFTER.contains(&n)) {
-        return true;
-    }
-    if matches!(before, "inte" | "ej") {
-        return two_before
-            .is_some_and(|w| !matches!(w, "inte" | "ej") && KOMMA_VERB_BEFORE.contains(&w));
-    }
-    KOMMA_VERB_BEFORE.contains(&before)
-}
-
 /// Words after "komma" that make it the verb ("komma tillbaka", "komma ihåg").
 const KOMMA_VERB_AFTER: [&str; 14] = [
     "tillbaka",
@@ -84,6 +69,22 @@ const KOMMA_VERB_AFTER: [&str; 14] = [
     "förbi",
     "tillrätta",
 ];
+
+/// Whether a "komma" is the verb, not the dictated comma, given the word before it, the one
+/// before that and the word after. After a negation the word before decides: "kan inte komma"
+/// is the verb, but "röker inte komma dricker" and "haltar inte komma rör sig" are a finding
+/// and a comma.
+fn komma_is_the_verb(before: &str, two_before: Option<&str>, next: Option<&str>) -> bool {
+    if next.is_some_and(|n| KOMMA_VERB_AFTER.contains(&n)) {
+        return true;
+    }
+    if matches!(before, "inte" | "ej") {
+        return two_before
+            .is_some_and(|w| !matches!(w, "inte" | "ej") && KOMMA_VERB_BEFORE.contains(&w));
+    }
+    KOMMA_VERB_BEFORE.contains(&before)
+}
+
 /// Words before "punkt" or "kolon" that make them nouns ("på en punkt", "i kolon").
 const NOUN_BEFORE: [&str; 12] = [
     "en",
