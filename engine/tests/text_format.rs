@@ -636,6 +636,11 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
         formatted("låg akut Zoicidrisk punkt", &v).text(),
         "Låg akut suicidrisk."
     );
+    // A word one letter off a heading's alias is prose the recognizer misspelled, not a
+    // heading, when it is not where a heading is said.
+    let allergies = formatted("tidigare frisk punkt inga kända allerier punkt", &v);
+    assert_eq!(allergies.text(), "Tidigare frisk. Inga kända allergier.");
+    assert_eq!(allergies.corrections.len(), 1);
     for raw in [
         "knät är svullnat och ömt punkt",
         "laterala malleolen öm punkt",

@@ -125,6 +125,13 @@ fn lowercase_letters(text: &str) -> String {
         .collect()
 }
 
+/// Whether `word` is a heading's name or alias as written. A word only one letter off one
+/// ("allerier") is prose the recognizer misspelled: a spoken heading was taken as a command
+/// before correction runs.
+fn spoken_heading(vocab: &Vocabulary, word: &str) -> bool {
+    vocab.match_heading(&[word]).is_some_and(|m| m.exact)
+}
+
 /// A vocabulary term that `items[i..i + n]` (joined) sound like, with its score, when it
 /// clears the threshold for its kind, context and the recognizer's confidence.
 fn near_term<'v>(
@@ -161,7 +168,7 @@ fn near_term<'v>(
         && joined.chars().count() >= LONG_SPLIT_MIN_LETTERS;
     if joined.chars().count() < MIN_LETTERS
         || (everyday_start && !drug_split_at_everyday_word && !long_split_at_everyday_word)
-        || vocab.resolve_heading(&first).is_some()
+        || spoken_heading(vocab, &first)
     {
         return Ok(None);
     }
@@ -439,25 +446,24 @@ pub(crate) fn correct(
         let (n, term, score) = match joined {
             Some((n, term)) => (n, term, 1.0),
             None => {
-                let nearest =
-                    if common_words().contains(&lower) || vocab.resolve_heading(&lower).is_some() {
-                        // Only as the start of a drug name split there ("När proxen") or
-                        // of a long diagnosis ("För max flimmer").
-                        let mut found = None;
-                        for n in 2..=MAX_JOINED_WORDS {
-                            if let Some((term, score)) = near_term(&items, i, n, vocab)? {
-                                if found.is_none_or(|(_, _, best)| score > best) {
-                                    found = Some((n, term, score));
-                                }
+                let nearest = if common_words().contains(&lower) || spoken_heading(vocab, &lower) {
+                    // Only as the start of a drug name split there ("När proxen") or
+                    // of a long diagnosis ("För max flimmer").
+                    let mut found = None;
+                    for n in 2..=MAX_JOINED_WORDS {
+                        if let Some((term, score)) = near_term(&items, i, n, vocab)? {
+                            if found.is_none_or(|(_, _, best)| score > best) {
+                                found = Some((n, term, score));
                             }
                         }
-                        match found {
-                            Some((n, term, score)) => Nearest::Found(n, term, score),
-                            None => Nearest::Kept(item.clone()),
-                        }
-                    } else {
-                        best_near_term(&items, i, &lower, vocab)?
-                    };
+                    }
+                    match found {
+                        Some((n, term, score)) => Nearest::Found(n, term, score),
+                        None => Nearest::Kept(item.clone()),
+                    }
+                } else {
+                    best_near_term(&items, i, &lower, vocab)?
+                };
                 match nearest {
                     Nearest::Found(n, term, score) => (n, term, score),
                     Nearest::Kept(kept) => {
