@@ -600,6 +600,8 @@ fn split_hyphenated_and_joined_terms_are_corrected() {
     let joined = formatted("kändastma komma förkyld sedan en vecka punkt", &v);
     assert_eq!(joined.text(), "Känd astma, förkyld sedan en vecka.");
     assert_eq!(joined.corrections[0].original, "kändastma");
+    let compound = formatted("telefon uppföljning om fyra veckor punkt", &v);
+    assert_eq!(compound.text(), "Telefonuppföljning om 4 veckor.");
     let spelled = formatted("bedömning kolon generaliserat ångestsyndrom punkt", &v);
     assert!(spelled.corrections.is_empty(), "{:?}", spelled.corrections);
     // A short drug name split at an everyday word, spelled exactly beside a verb of taking.
