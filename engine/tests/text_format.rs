@@ -234,6 +234,13 @@ fn misheard_units_after_numbers() {
             "höjer till femtio mille gram på morgonen",
             "Höjer till 50 mg på morgonen",
         ),
+        // The amount lost into the drug's name: the unit and the dosing are written, no
+        // amount is made up.
+        (
+            "ena periltro miligrammet gånger rätt",
+            "Ena periltro mg 1 x 1",
+        ),
+        ("visste inte milligrammet", "Visste inte milligrammet"),
     ] {
         assert_eq!(written(spoken), expected, "{spoken}");
     }

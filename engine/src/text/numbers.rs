@@ -5,7 +5,7 @@
 //! (Språkrådet: 1–12 in words), except before a unit of time or "gånger", as notes write them.
 //! Also the spoken forms of abbreviations ("se er pe" → "CRP"), which must be joined first.
 
-use skriva_vocab::{normalize, Vocabulary};
+use skriva_vocab::{normalize, UnitKind, Vocabulary};
 
 use super::tokens::{Item, Kind};
 
@@ -430,6 +430,22 @@ fn times_a_day(items: &[Item], after_dose: bool) -> Option<(String, usize)> {
         .then(|| (right.text, 1 + right.words))
 }
 
+/// A dose's unit with its "ett" glued on and the rest of the dosing after it, where the
+/// recognizer lost the amount into the drug's name ("Ena Periltro miligrammet gånger rätt"
+/// for "Enalapril tio milligram ett gånger ett"): the unit and the dosing are written
+/// ("mg 1 x 1"), the lost amount is not guessed. `(text, words used)`.
+fn dose_without_its_amount(items: &[Item], vocab: &Vocabulary) -> Option<(String, usize)> {
+    let word = word_at(items, 0)?;
+    if !(word.ends_with("et") || word.ends_with("ett")) {
+        return None;
+    }
+    let unit = vocab
+        .unit_by_sound(&word)
+        .filter(|unit| unit.kind == UnitKind::Dose)?;
+    let (times, words) = times_a_day(&items[1..], true)?;
+    Some((format!("{} 1 x {times}", unit.written), 1 + words))
+}
+
 /// Longest word read as a misheard "över" in a blood pressure.
 const HEARD_OVER_MAX_LETTERS: usize = 6;
 /// Words before a number that make it a blood pressure, as far back as they are looked for.
@@ -531,6 +547,11 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             continue;
         }
         let Some(number) = read_number(&items[i..]) else {
+            if let Some((text, used)) = dose_without_its_amount(&items[i..], vocab) {
+                out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
+                i += used;
+                continue;
+            }
             if let Some(year) = parse_year_compound(&lower) {
                 out.push(Item::spanning(
                     Kind::Formatted,
