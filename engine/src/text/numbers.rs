@@ -430,13 +430,19 @@ fn times_a_day(items: &[Item], after_dose: bool) -> Option<(String, usize)> {
         .then(|| (right.text, 1 + right.words))
 }
 
+/// Whether a unit word, lowercase, ends in the dose's "ett" the recognizer glued on
+/// ("milligrammet").
+fn ends_in_glued_one(word: &str) -> bool {
+    word.ends_with("et") || word.ends_with("ett")
+}
+
 /// A dose's unit with its "ett" glued on and the rest of the dosing after it, where the
 /// recognizer lost the amount into the drug's name ("Ena Periltro miligrammet gånger rätt"
 /// for "Enalapril tio milligram ett gånger ett"): the unit and the dosing are written
 /// ("mg 1 x 1"), the lost amount is not guessed. `(text, words used)`.
 fn dose_without_its_amount(items: &[Item], vocab: &Vocabulary) -> Option<(String, usize)> {
     let word = word_at(items, 0)?;
-    if !(word.ends_with("et") || word.ends_with("ett")) {
+    if !ends_in_glued_one(&word) {
         return None;
     }
     let unit = vocab
@@ -667,10 +673,9 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             // The dose's "ett" glued to its unit ("femtio milligrammet gånger ett" for
             // "femtio milligram ett gånger ett").
             let glued_one = unit_words == 1
-                && rest.first().is_some_and(|w| {
-                    let w = w.to_lowercase();
-                    w.ends_with("et") || w.ends_with("ett")
-                });
+                && rest
+                    .first()
+                    .is_some_and(|w| ends_in_glued_one(&w.to_lowercase()));
             if glued_one {
                 if let Some((times, words)) = times_a_day(&items[i + used..], true) {
                     text = format!("{text} 1 x {times}");
