@@ -544,7 +544,7 @@ fn capitals_one_off<'v>(
         return None;
     }
     let heard: Vec<char> = text.to_ascii_uppercase().chars().collect();
-    let mut near = vocab.abbreviations().iter().filter(|abbreviation| {
+    only_abbreviation(vocab, &|abbreviation| {
         let short: Vec<char> = abbreviation
             .short
             .chars()
@@ -554,8 +554,17 @@ fn capitals_one_off<'v>(
         short.len() >= CAPITALS_MIN_CHARS
             && short.iter().any(char::is_ascii_digit)
             && skriva_vocab::edit_distance(&heard, &short) == 1
-    });
-    match (near.next(), near.next()) {
+    })
+}
+
+/// The one abbreviation that `fits`, or `None` when none or several do: a mishearing near two
+/// abbreviations says neither.
+fn only_abbreviation<'v>(
+    vocab: &'v Vocabulary,
+    fits: &dyn Fn(&skriva_vocab::Abbreviation) -> bool,
+) -> Option<&'v skriva_vocab::Abbreviation> {
+    let mut found = vocab.abbreviations().iter().filter(|a| fits(a));
+    match (found.next(), found.next()) {
         (Some(abbreviation), None) => Some(abbreviation),
         _ => None,
     }
@@ -1102,14 +1111,7 @@ fn near_abbreviation<'v>(
     };
     // The closer evidence first: a spoken form one letter off ("bety" for "bete", BT) before
     // letter names that share consonants with several abbreviations.
-    let only = |fits: &dyn Fn(&skriva_vocab::Abbreviation) -> bool| {
-        let mut found = vocab.abbreviations().iter().filter(|a| fits(a));
-        match (found.next(), found.next()) {
-            (Some(abbreviation), None) => Some(abbreviation),
-            _ => None,
-        }
-    };
-    only(&one_letter_off).or_else(|| only(&letter_names))
+    only_abbreviation(vocab, &one_letter_off).or_else(|| only_abbreviation(vocab, &letter_names))
 }
 
 fn source_of(term: &skriva_vocab::Term) -> CorrectionSource {
