@@ -589,7 +589,8 @@ impl Vocabulary {
             };
             let key = phonetic_key(&joined);
             for (alias, &i) in &self.heading_by_alias {
-                let alias_joined = soft_g(&alias.split(' ').collect::<String>());
+                let alias_written = alias.split(' ').collect::<String>();
+                let alias_joined = soft_g(&alias_written);
                 let (a, b) = (
                     alias_joined.chars().count() as f32,
                     joined.chars().count() as f32,
@@ -597,8 +598,10 @@ impl Vocabulary {
                 if !(0.7..=1.43).contains(&(a / b)) {
                     continue;
                 }
+                // The recognizer writes a soft "g" as said ("järd") or as spelled ("gärd").
                 let score = similarity(&alias_joined, &joined)
-                    .max(similarity(&phonetic_key(&alias_joined), &key));
+                    .max(similarity(&phonetic_key(&alias_joined), &key))
+                    .max(similarity(&phonetic_key(&alias_written), &key));
                 // Fewer words for the same score: a heading is usually one word.
                 let better = best.is_none_or(|(s, _, words, _)| {
                     score > s + 1e-4 || ((score - s).abs() <= 1e-4 && n < words)

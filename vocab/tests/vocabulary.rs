@@ -102,6 +102,22 @@ fn headings_resolve_from_aliases() -> Result<(), Error> {
     Ok(())
 }
 
+/// A heading's soft "g" compares with what the recognizer wrote, whether it wrote the sound
+/// ("ott järd") or the spelling ("ott gärd"); a different word does not.
+#[test]
+fn headings_by_sound_take_a_soft_g_as_said_or_as_spelled() -> Result<(), Error> {
+    let vocab = Vocabulary::builtin()?;
+    let by_sound = |words: &[&str]| {
+        vocab
+            .match_heading_by_sound(words, 0.8)
+            .map(|m| m.heading.name.clone())
+    };
+    assert_eq!(by_sound(&["ott", "järd"]).as_deref(), Some("Åtgärd"));
+    assert_eq!(by_sound(&["ott", "gärd"]).as_deref(), Some("Åtgärd"));
+    assert_eq!(by_sound(&["god", "kontakt"]), None);
+    Ok(())
+}
+
 #[test]
 fn fuzzy_and_phonetic_lookup_find_misheard_terms() -> Result<(), Error> {
     let vocab = Vocabulary::builtin()?;
