@@ -150,6 +150,46 @@ fn words_after_a_garbled_heading_are_not_lost() {
     assert_eq!(n.sections[1].heading, "Läkemedel");
 }
 
+/// The recognizer carries the "k" of "rubrik" onto a heading that starts with a vowel, voiced
+/// or not ("rubrik gott gärd", "Trubrikskott järd…" for "rubrik åtgärd"): the heading is
+/// found once the carried consonant is taken off, and text glued to it stays text. A word
+/// that only starts like that, with no heading in it, is left alone.
+#[test]
+fn a_consonant_carried_over_from_rubrik_does_not_hide_the_heading() {
+    for (said, text) in [
+        (
+            "rubrik bedömning depression punkt rubrik gott gärd insätter Sertralin punkt",
+            "Insätter Sertralin.",
+        ),
+        (
+            "rubrik bedömning depression punkt Trubrikskott järdynsätter Sertralin punkt",
+            "Ynsätter Sertralin.",
+        ),
+        (
+            "rubrik bedömning depression punkt rubrik gott gärde information till pappa punkt",
+            "Information till pappa.",
+        ),
+    ] {
+        let n = note(said, Mode::Dictation, "psykiatri-nybesok");
+        assert_eq!(
+            placed(&n),
+            vec![("Bedömning", "Depression."), ("Åtgärd", text)],
+            "{said}"
+        );
+    }
+    let n = note(
+        "rubrik bedömning depression punkt rubrik god kontakt punkt",
+        Mode::Dictation,
+        "psykiatri-nybesok",
+    );
+    assert!(n.to_text().contains("God kontakt."), "{}", n.to_text());
+    assert!(
+        n.sections.iter().all(|s| s.heading != "Åtgärd"),
+        "{}",
+        n.to_text()
+    );
+}
+
 /// A psychiatrist names the rating-scale section bare at a sentence start, as with status and
 /// the suicide risk assessment before it.
 #[test]

@@ -623,9 +623,17 @@ fn rubrik_with_heading_start(
     })
 }
 
+/// Whether `words` open with a heading: as heard ([`heading_follows_as_heard`]), or once the
+/// consonant the recognizer carried over from "rubrik" is taken off
+/// ([`heading_after_carried_consonant`]).
+fn heading_follows(words: &[String], vocab: &Vocabulary) -> bool {
+    heading_follows_as_heard(words, vocab)
+        || heading_after_carried_consonant(words, vocab).is_some()
+}
+
 /// Whether `words` open with a heading: an alias (exactly or one edit away), one or two
 /// words that sound like one, or one that spells its start ([`heading_by_prefix`]).
-fn heading_follows(words: &[String], vocab: &Vocabulary) -> bool {
+fn heading_follows_as_heard(words: &[String], vocab: &Vocabulary) -> bool {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     if words.is_empty() {
         return false;
@@ -639,6 +647,65 @@ fn heading_follows(words: &[String], vocab: &Vocabulary) -> bool {
         || (words.len() >= 2
             && heading_split_at(&words[0].to_lowercase(), &words[1].to_lowercase(), vocab)
                 .is_some())
+}
+
+/// Consonants the recognizer carries from the end of "rubrik" onto a heading that starts with
+/// a vowel: "rubrik åtgärd" heard "rubrik gott gärd", "Trubrikskott järd…".
+const CARRIED_FROM_RUBRIK: [&str; 3] = ["sk", "g", "k"];
+
+/// Where a heading is found after "rubrik" once a consonant carried over from it
+/// ([`CARRIED_FROM_RUBRIK`]) is taken off the first of `words` (lowercase): the letters of
+/// the first word that remain, and where the second word is cut when the heading ends inside
+/// it ("gott", "gärdynsätter" → 1, cut at 4: "ott" + "gärd" sound like Åtgärd, "ynsätter"
+/// is text). Only headings that start with a vowel, and only by the same sound match as any
+/// heading after "rubrik".
+fn heading_after_carried_consonant(
+    words: &[String],
+    vocab: &Vocabulary,
+) -> Option<(usize, Option<usize>)> {
+    let first = words.first()?;
+    let starts_with_vowel = |text: &str| text.chars().next().is_some_and(is_vowel);
+    // How close the heard words sound to the heading they match, if they match one.
+    let sounds_like = |heard: &[&str]| {
+        vocab
+            .match_heading_by_sound(heard, RUBRIK_HEADING_SCORE)
+            .filter(|m| m.words == heard.len() && starts_with_vowel(&m.alias))
+            .map(|m| {
+                let alias: String = m.alias.split(' ').collect();
+                similarity(&phonetic_key(&alias), &phonetic_key(&heard.concat()))
+            })
+    };
+    let sounds = |heard: &[&str]| sounds_like(heard).is_some();
+    CARRIED_FROM_RUBRIK.iter().find_map(|carried| {
+        let rest = first.strip_prefix(carried)?;
+        if rest.chars().count() < 2
+            || !starts_with_vowel(rest)
+            || !rest.chars().all(char::is_alphabetic)
+        {
+            return None;
+        }
+        let kept = carried.chars().count();
+        if sounds(&[rest]) {
+            return Some((kept, None));
+        }
+        let second = words.get(1)?;
+        if sounds(&[rest, second]) {
+            return Some((kept, None));
+        }
+        let chars: Vec<char> = second.chars().collect();
+        let cuts = SPLIT_PIECE_MIN_LETTERS..=chars.len().saturating_sub(SPLIT_PIECE_MIN_LETTERS);
+        // The cut where the heading sounds closest ("gärd|ynsätter", not "gärdy|nsätter").
+        cuts.filter_map(|at| {
+            let start: String = chars[..at].iter().collect();
+            sounds_like(&[rest, &start]).map(|score| (score, at))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, at)| (kept, Some(at)))
+    })
+}
+
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'å' | 'ä' | 'ö')
 }
 
 /// Least sound similarity for a heading named after "rubrik".
@@ -1159,10 +1226,23 @@ fn heading_split_into_its_text(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item
             out.push(item);
             continue;
         }
-        let cut = items
-            .peek()
-            .filter(|next| next.is_word())
-            .and_then(|next| heading_split_at(&item.lower(), &next.lower(), vocab));
+        let next = items.peek().filter(|next| next.is_word());
+        let cut = next.and_then(|next| heading_split_at(&item.lower(), &next.lower(), vocab));
+        let mut item = item;
+        let mut cut = cut;
+        if cut.is_none() {
+            let words: Vec<String> = std::iter::once(item.lower())
+                .chain(next.map(Item::lower))
+                .collect();
+            if !heading_follows_as_heard(&words, vocab) {
+                if let Some((carried, at)) = heading_after_carried_consonant(&words, vocab) {
+                    // The carried consonant belongs to "rubrik": the heading is what is left.
+                    item.text = item.text.chars().skip(carried).collect();
+                    item.start += carried;
+                    cut = at;
+                }
+            }
+        }
         out.push(item);
         if let Some(at) = cut {
             if let Some(next) = items.next() {
