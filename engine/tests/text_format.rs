@@ -255,6 +255,14 @@ fn numbers_units_and_measurements() {
         ("tjugofem årig kvinna", "25-årig kvinna"),
         ("28 Arigman med astma", "28-årig man med astma"),
         ("57 rikvinna", "57-årig kvinna"),
+        // A short misheard "-årig" only before the person; "-årige" without an article.
+        ("28 dagrig man med astma", "28-årig man med astma"),
+        ("har 3 farig gånger", "Har 3 farig gånger"),
+        (
+            "23-årige kvinna som skadade foten",
+            "23-årig kvinna som skadade foten",
+        ),
+        ("den 23-årige mannen", "Den 23-årige mannen"),
         ("två original och 3 rika", "Två original och 3 rika"),
         ("sedan 2 årig", "Sedan 2-årig"),
         // Split after the tens.

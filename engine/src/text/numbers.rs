@@ -519,6 +519,14 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             i += 2;
             continue;
         }
+        if let Some(age) = indefinite_age(&items[i..]) {
+            let mut formatted = item.clone();
+            formatted.kind = Kind::Formatted;
+            formatted.text = age;
+            out.push(formatted);
+            i += 1;
+            continue;
+        }
         if let Some(age) = age_compound(&lower) {
             let mut formatted = item.clone();
             formatted.kind = Kind::Formatted;
@@ -854,6 +862,20 @@ fn age_compound(word: &str) -> Option<String> {
     None
 }
 
+/// The words for a person that take the indefinite "-årig" ("23-årig kvinna").
+const INDEFINITE_PERSONS: [&str; 6] = ["kvinna", "man", "flicka", "pojke", "tjej", "kille"];
+
+/// "23-årige kvinna" → "23-årig": the recognizer's "-årige" (which goes with "den", "den
+/// 23-årige mannen") before a person said without an article is the note's "-årig".
+fn indefinite_age(items: &[Item]) -> Option<String> {
+    let lower = items.first()?.lower();
+    let number = lower.strip_suffix("årige")?.trim_end_matches('-');
+    let value = parse_cardinal(number)?;
+    let next = items.get(1).filter(|it| it.is_word())?.lower();
+    ((1..=MAX_AGE).contains(&value) && INDEFINITE_PERSONS.contains(&next.as_str()))
+        .then(|| format!("{value}-årig"))
+}
+
 /// How the recognizer writes "-årig" after an age it wrote as digits ("28 Arigman",
 /// "33 orikvina"), besides the suffixes themselves ([`AGE_SUFFIXES`]).
 const AGE_WORDS_HEARD: [&str; 5] = ["arig", "orig", "årik", "arik", "orik"];
@@ -894,6 +916,20 @@ fn age_after_number(items: &[Item]) -> Option<(String, Option<usize>)> {
         }
     }
     if AGE_WORDS_HEARD.contains(&next.as_str()) {
+        return Some((format!("{value}-årig"), None));
+    }
+    // A short misheard "-årig" with another first sound ("28 dagrig man"), taken only
+    // before the word for the person.
+    let person_follows = items
+        .get(2)
+        .filter(|it| it.is_word())
+        .is_some_and(|it| PERSON_STARTS.iter().any(|p| it.lower().starts_with(p)));
+    let letters = next.chars().count();
+    if person_follows
+        && (4..=6).contains(&letters)
+        && next.ends_with("rig")
+        && next.chars().all(char::is_alphabetic)
+    {
         return Some((format!("{value}-årig"), None));
     }
     // Glued only to the word for the person: "2 original" is not "2-årig inal".
