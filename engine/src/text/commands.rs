@@ -229,7 +229,7 @@ fn consonant_skeleton(word: &str) -> String {
         let c = match c {
             'n' => 'm',
             'g' | 'c' => 'k',
-            c if "aeiouyåäö".contains(c) => continue,
+            c if is_vowel(c) => continue,
             c => c,
         };
         if !out.ends_with(c) {
@@ -254,7 +254,7 @@ fn misheard_short_command(lower: &str) -> Option<Word> {
     {
         return None;
     }
-    let first_vowel = lower.chars().find(|c| "aeiouyåäö".contains(*c))?;
+    let first_vowel = lower.chars().find(|&c| is_vowel(c))?;
     let skeleton = consonant_skeleton(lower);
     let first = lower.chars().next()?;
     match skeleton.as_str() {
@@ -654,10 +654,9 @@ fn heading_follows_as_heard(words: &[String], vocab: &Vocabulary) -> bool {
 const CARRIED_FROM_RUBRIK: [&str; 3] = ["sk", "g", "k"];
 
 /// Where a heading is found after "rubrik" once a consonant carried over from it
-/// ([`CARRIED_FROM_RUBRIK`]) is taken off the first of `words` (lowercase): the letters of
-/// the first word that remain, and where the second word is cut when the heading ends inside
-/// it ("gott", "gärdynsätter" → 1, cut at 4: "ott" + "gärd" sound like Åtgärd, "ynsätter"
-/// is text). Only headings that start with a vowel, and only by the same sound match as any
+/// ([`CARRIED_FROM_RUBRIK`]) is taken off the first of `words` (lowercase): how many letters
+/// were carried, and where the second word is cut when the heading ends inside it ("gott",
+/// "gärdynsätter" → 1, cut at 4: "ott" + "gärd" sound like Åtgärd, "ynsätter" is text). Only headings that start with a vowel, and only by the same sound match as any
 /// heading after "rubrik".
 fn heading_after_carried_consonant(
     words: &[String],
@@ -684,13 +683,13 @@ fn heading_after_carried_consonant(
         {
             return None;
         }
-        let kept = carried.chars().count();
+        let carried_letters = carried.chars().count();
         if sounds(&[rest]) {
-            return Some((kept, None));
+            return Some((carried_letters, None));
         }
         let second = words.get(1)?;
         if sounds(&[rest, second]) {
-            return Some((kept, None));
+            return Some((carried_letters, None));
         }
         let chars: Vec<char> = second.chars().collect();
         let cuts = SPLIT_PIECE_MIN_LETTERS..=chars.len().saturating_sub(SPLIT_PIECE_MIN_LETTERS);
@@ -700,7 +699,7 @@ fn heading_after_carried_consonant(
             sounds_like(&[rest, &start]).map(|score| (score, at))
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, at)| (kept, Some(at)))
+        .map(|(_, at)| (carried_letters, Some(at)))
     })
 }
 
@@ -1226,21 +1225,18 @@ fn heading_split_into_its_text(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item
             out.push(item);
             continue;
         }
-        let next = items.peek().filter(|next| next.is_word());
-        let cut = next.and_then(|next| heading_split_at(&item.lower(), &next.lower(), vocab));
         let mut item = item;
-        let mut cut = cut;
-        if cut.is_none() {
-            let words: Vec<String> = std::iter::once(item.lower())
-                .chain(next.map(Item::lower))
-                .collect();
-            if !heading_follows_as_heard(&words, vocab) {
-                if let Some((carried, at)) = heading_after_carried_consonant(&words, vocab) {
-                    // The carried consonant belongs to "rubrik": the heading is what is left.
-                    item.text = item.text.chars().skip(carried).collect();
-                    item.start += carried;
-                    cut = at;
-                }
+        let next = items.peek().filter(|next| next.is_word());
+        let mut cut = next.and_then(|next| heading_split_at(&item.lower(), &next.lower(), vocab));
+        let words: Vec<String> = std::iter::once(item.lower())
+            .chain(next.map(Item::lower))
+            .collect();
+        if cut.is_none() && !heading_follows_as_heard(&words, vocab) {
+            if let Some((carried, at)) = heading_after_carried_consonant(&words, vocab) {
+                // The carried consonant belongs to "rubrik": the heading is what is left.
+                item.text = item.text.chars().skip(carried).collect();
+                item.start += carried;
+                cut = at;
             }
         }
         out.push(item);
