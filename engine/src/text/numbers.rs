@@ -519,15 +519,7 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             i += 2;
             continue;
         }
-        if let Some(age) = indefinite_age(&items[i..]) {
-            let mut formatted = item.clone();
-            formatted.kind = Kind::Formatted;
-            formatted.text = age;
-            out.push(formatted);
-            i += 1;
-            continue;
-        }
-        if let Some(age) = age_compound(&lower) {
+        if let Some(age) = indefinite_age(&items[i..]).or_else(|| age_compound(&lower)) {
             let mut formatted = item.clone();
             formatted.kind = Kind::Formatted;
             formatted.text = age;
