@@ -656,8 +656,9 @@ const CARRIED_FROM_RUBRIK: [&str; 3] = ["sk", "g", "k"];
 /// Where a heading is found after "rubrik" once a consonant carried over from it
 /// ([`CARRIED_FROM_RUBRIK`]) is taken off the first of `words` (lowercase): how many letters
 /// were carried, and where the second word is cut when the heading ends inside it ("gott",
-/// "gärdynsätter" → 1, cut at 4: "ott" + "gärd" sound like Åtgärd, "ynsätter" is text). Only headings that start with a vowel, and only by the same sound match as any
-/// heading after "rubrik".
+/// "gärdynsätter" → 1, cut at 4: "ott" + "gärd" sound like Åtgärd, "ynsätter" is text).
+/// Only headings that start with a vowel, and only by the same sound match as any heading
+/// after "rubrik".
 fn heading_after_carried_consonant(
     words: &[String],
     vocab: &Vocabulary,
