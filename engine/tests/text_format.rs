@@ -84,6 +84,13 @@ fn command_words_used_as_words_stay_words() {
         written("astma sedan barn dom en punkt senaste veckan hosta punkt"),
         "Astma sedan barn dom en. Senaste veckan hosta."
     );
+    // Without an article "i punkt" is a noun only before a number; otherwise the "i" ended
+    // the sentence (the recognizer's "hyperton i" for hypertoni).
+    assert_eq!(written("ömhet i punkt tre punkt"), "Ömhet i punkt tre.");
+    assert_eq!(
+        written("känd hyperton i punkt regelbundna läkemedel punkt"),
+        "Känd hypertoni. Regelbundna läkemedel."
+    );
 }
 
 #[test]

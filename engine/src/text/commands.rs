@@ -813,6 +813,17 @@ fn next_sentence_after_en_punkt(before: &str, before_en: Option<&str>, next: Opt
         && !AFTER_NOUN_PUNKT.contains(&next)
 }
 
+/// Whether "i punkt" / "av punkt" stands without a number after it. Without an article the
+/// noun "punkt" needs one ("i punkt 3"); otherwise the preposition ended the sentence, as in
+/// "känd hypertoni punkt" heard as "känd hyperton i punkt".
+fn bare_preposition_before_no_number(before: &str, next: Option<&str>) -> bool {
+    matches!(before, "i" | "av")
+        && !next.is_some_and(|w| {
+            w.chars().next().is_some_and(|c| c.is_ascii_digit())
+                || crate::text::numbers::parse_cardinal(w).is_some()
+        })
+}
+
 /// Index of the next item that is not the recognizer's punctuation.
 fn next_real(items: &[Item], from: usize) -> usize {
     let mut i = from;
@@ -902,6 +913,7 @@ fn punctuation(items: Vec<Item>) -> Vec<Item> {
             // sentence follows.
             Word::Punkt
                 if NOUN_BEFORE.contains(&before)
+                    && !bare_preposition_before_no_number(before, next_word.as_deref())
                     && next_word.is_some()
                     && lower_at(&items, next_real(&items, next + 1)).as_deref()
                         != Some("kolon")
