@@ -681,7 +681,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 #[test]
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
-    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt";
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken";
     let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),
