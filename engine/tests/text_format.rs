@@ -84,6 +84,11 @@ fn command_words_used_as_words_stay_words() {
         written("astma sedan barn dom en punkt senaste veckan hosta punkt"),
         "Astma sedan barn dom en. Senaste veckan hosta."
     );
+    // "-kommen" ends a participle, not a glued "komma".
+    assert_eq!(
+        written("hej välkommen punkt ni är välkomna åter punkt remissen är inkommen punkt"),
+        "Hej välkommen. Ni är välkomna åter. Remissen är inkommen."
+    );
     // Without an article "i punkt" is a noun only before a number; otherwise the "i" ended
     // the sentence (the recognizer's "hyperton i" for hypertoni).
     assert_eq!(written("ömhet i punkt tre punkt"), "Ömhet i punkt tre.");
@@ -681,7 +686,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 #[test]
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
-    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken";
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt";
     let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),

@@ -767,12 +767,22 @@ fn glued_trailing_command(word: &str) -> Option<usize> {
         }
         let at = chars.len() - tail;
         let right: String = chars[at..].iter().collect();
-        if is_punctuation_command(&right) {
+        // After a particle, "-kommen"/"-komna" end a participle ("välkommen", "inkomna"),
+        // not a glued "komma" ("lugnkomna" is "lugn komma").
+        let left: String = chars[..at].iter().collect();
+        let participle = matches!(right.as_str(), "kommen" | "komna")
+            && PARTICIPLE_PARTICLES.contains(&left.to_lowercase().as_str());
+        if is_punctuation_command(&right) && !participle {
             return Some(at);
         }
     }
     None
 }
+
+/// Particles that make "-kommen"/"-komna" a participle ("välkommen", "inkomna", "framkommen").
+const PARTICIPLE_PARTICLES: [&str; 12] = [
+    "väl", "in", "ny", "till", "om", "fram", "an", "upp", "be", "över", "bort", "från",
+];
 
 /// Words ending in "skolan" (the school), which sounds like a glued "kolon" ("Statuskolan").
 const SCHOOLS: [&str; 6] = [
