@@ -10,10 +10,38 @@ use skriva_vocab::{normalize, UnitKind, Vocabulary};
 use super::tokens::{Item, Kind};
 
 /// Words after which a count is written in digits: units of time and "gånger".
-const DURATION_WORDS: [&str; 17] = [
-    "sekunder", "minuter", "timmar", "dygn", "dagar", "nätter", "veckor", "månader", "år",
-    "gånger", "timme", "dag", "vecka", "månad", "minut", "sekund", "natt",
+const DURATION_WORDS: [&str; 24] = [
+    "sekunder",
+    "minuter",
+    "timmar",
+    "dygn",
+    "dagar",
+    "nätter",
+    "veckor",
+    "månader",
+    "år",
+    "gånger",
+    "timme",
+    "dag",
+    "vecka",
+    "månad",
+    "minut",
+    "sekund",
+    "natt",
+    "minuterna",
+    "timmarna",
+    "dygnen",
+    "dagarna",
+    "nätterna",
+    "veckorna",
+    "månaderna",
 ];
+
+/// Verbs between a measurement's name and its value ("ferritinet var sju", "CRP är fem").
+const LINKING_VERBS: [&str; 5] = ["var", "är", "blev", "låg", "ligger"];
+
+/// Words that join two numbers of one measure ("fem och åtta år", "tre till fyra gånger").
+const NUMBER_JOINERS: [&str; 3] = ["och", "eller", "till"];
 
 const UNITS: [(&str, u64); 11] = [
     ("noll", 0),
@@ -683,15 +711,29 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 }
             }
         }
-        let after_label = out
-            .last()
-            .is_some_and(|prev| vocab.is_measurement_label(&prev.text));
+        let after_label = match &out[..] {
+            [.., label, verb] if LINKING_VERBS.contains(&verb.lower().as_str()) => {
+                vocab.is_measurement_label(&label.text)
+            }
+            [.., label] => vocab.is_measurement_label(&label.text),
+            [] => false,
+        };
         let large = number.value.is_some_and(|v| v >= 13);
         // Durations and counts of times are facts a note writes in digits ("sedan 3 dagar",
         // "om 4 veckor"); "en"/"ett" stays the article it is ("sedan en vecka").
-        let duration = number.value.is_some_and(|v| v >= 2)
+        let two_or_more = number.value.is_some_and(|v| v >= 2);
+        let duration = two_or_more
             && word_at(&items, i + used).is_some_and(|w| DURATION_WORDS.contains(&w.as_str()));
-        if pattern || large || after_label || duration {
+        // The first of two numbers of one duration or age takes digits with the second ("5
+        // och 8 år").
+        let joined_to_duration = two_or_more
+            && word_at(&items, i + used).is_some_and(|w| NUMBER_JOINERS.contains(&w.as_str()))
+            && read_number(&items[i + used + 1..]).is_some_and(|second| {
+                second.value.is_some_and(|v| v >= 2)
+                    && word_at(&items, i + used + 1 + second.words)
+                        .is_some_and(|w| DURATION_WORDS.contains(&w.as_str()))
+            });
+        if pattern || large || after_label || duration || joined_to_duration {
             out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
             i += used;
         } else {
