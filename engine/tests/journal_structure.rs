@@ -231,3 +231,63 @@ fn undictated_headings_follow_the_content() {
         ]
     );
 }
+
+#[test]
+fn an_ambient_question_goes_with_its_answer() {
+    let n = note(
+        "Hej, välkommen. Vad kan jag göra för dig? Jag har haft ont i magen i två veckor. Har du gått ner i vikt? Nej, vikten är densamma. Har du varit sjuk tidigare? Nej, jag har alltid varit frisk. Hur ser det ut hemma? Jag bor med min sambo. Jag ska känna på magen. Den är mjuk och oöm.",
+        Mode::Ambient,
+        "primarvard-lakarbesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            (
+                "Aktuellt",
+                "Jag har haft ont i magen i 2 veckor. Har du gått ner i vikt? Nej, vikten är densamma."
+            ),
+            (
+                "Tidigare sjukdomar",
+                "Har du varit sjuk tidigare? Nej, jag har alltid varit frisk."
+            ),
+            ("Socialt", "Hur ser det ut hemma? Jag bor med min sambo."),
+            ("Status", "Jag ska känna på magen. Den är mjuk och oöm."),
+        ]
+    );
+}
+
+#[test]
+fn a_relatives_illness_is_heredity_and_short_cues_are_whole_words() {
+    let n = note(
+        "kommer på remiss för sömnbesvär punkt syster har fått diagnosen bipolär sjukdom punkt inga dödstankar punkt tar prover för sköldkörtel punkt hänvisar till företagshälsovården punkt sjukskriver på halvtid i två veckor punkt",
+        Mode::Dictation,
+        "psykiatri-nybesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            ("Kontaktorsak", "Kommer på remiss för sömnbesvär."),
+            ("Hereditet", "Syster har fått diagnosen bipolär sjukdom."),
+            ("Suicidriskbedömning", "Inga dödstankar."),
+            (
+                "Åtgärd",
+                "Tar prover för sköldkörtel. Hänvisar till företagshälsovården."
+            ),
+            ("Sjukskrivning", "Sjukskriver på halvtid i 2 veckor."),
+        ]
+    );
+    // "att" is not the abbreviation AT (allmäntillstånd), nor "jag sjukskriver" the phrase
+    // "jag skriver".
+    let n = note(
+        "Det började efter att jag blev uppsagd. Jag sjukskriver dig på heltid i fyra veckor.",
+        Mode::Ambient,
+        "psykiatri-nybesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            ("Aktuellt", "Det började efter att jag blev uppsagd."),
+            ("Sjukskrivning", "Jag sjukskriver dig på heltid i 4 veckor."),
+        ]
+    );
+}

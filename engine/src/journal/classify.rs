@@ -15,8 +15,58 @@ const STRONG: f32 = 3.0;
 const CONTINUITY: f32 = 0.75;
 /// Verbs that, with a drug named, mean the patient already takes it.
 const CURRENT_USE: [&str; 6] = ["tar", "står", "använder", "medicinerar", "äter", "stått"];
+/// Relatives whose illnesses make up the heredity ("Mamma har migrän", "Min bror har ADHD").
+const RELATIVES: [&str; 24] = [
+    "mamma",
+    "mamman",
+    "mor",
+    "modern",
+    "pappa",
+    "pappan",
+    "far",
+    "fadern",
+    "syster",
+    "systern",
+    "bror",
+    "brodern",
+    "föräldrarna",
+    "morfar",
+    "mormor",
+    "farfar",
+    "farmor",
+    "moster",
+    "faster",
+    "morbror",
+    "farbror",
+    "kusin",
+    "syskon",
+    "släktingar",
+];
+/// Words before a relative that keep it the subject ("min syster", "hennes pappa").
+const POSSESSIVES: [&str; 8] = [
+    "min",
+    "mitt",
+    "mina",
+    "hans",
+    "hennes",
+    "patientens",
+    "en",
+    "ett",
+];
+/// Verbs that, after a relative, tell of an illness.
+const HEREDITY_VERBS: [&str; 9] = [
+    "har",
+    "hade",
+    "haft",
+    "fick",
+    "fått",
+    "dog",
+    "avled",
+    "lider",
+    "behandlas",
+];
 /// Conversation filler, dropped in ambient mode when a short sentence has no clinical cue.
-const FILLER: [&str; 12] = [
+const FILLER: [&str; 14] = [
     "hej",
     "hejsan",
     "välkommen",
@@ -26,6 +76,8 @@ const FILLER: [&str; 12] = [
     "hej då",
     "vad kan jag hjälpa",
     "vad gäller det",
+    "vad kan jag göra",
+    "vad är det som har hänt",
     "varsågod",
     "ha det bra",
     "vi hörs",
@@ -71,11 +123,25 @@ fn word_matches(cue: &CueWord, word: &str) -> bool {
             word.starts_with(prefix.as_str())
                 || (prefix.chars().count() >= 4 && word.contains(prefix.as_str()))
         }
+        // Abbreviations of one or two letters take no endings: "at" is not "att", "g" not "ge".
+        CueWord::Word(cue) if cue.chars().count() <= 2 => word == cue,
         CueWord::Word(cue) => INFLECTIONS.iter().any(|ending| {
             word.strip_suffix(ending).is_some_and(|stem| {
                 stem == cue || (cue.chars().count() >= 5 && stem.ends_with(cue.as_str()))
             })
         }),
+    }
+}
+
+/// Whether `cue` matches `word` only as the end or inside of a compound ("visar" in
+/// "hänvisar"), not as the word itself or one of its inflections.
+fn matches_inside_compound(cue: &CueWord, word: &str) -> bool {
+    match cue {
+        CueWord::Any => false,
+        CueWord::Prefix(prefix) => !word.starts_with(prefix.as_str()),
+        CueWord::Word(cue) => !INFLECTIONS
+            .iter()
+            .any(|ending| word.strip_suffix(ending) == Some(cue.as_str())),
     }
 }
 
@@ -88,6 +154,18 @@ pub(crate) fn words_of(text: &str) -> Vec<String> {
         })
         .filter(|w| !w.is_empty())
         .collect()
+}
+
+/// A cue found in a sentence. A one-word cue yields to a longer cue of another heading over
+/// the same word ("vikt" in "gått ner i vikt" is a symptom, not a measurement) and, where it
+/// only matched inside a compound, to another heading's cue for the whole word ("visar" in
+/// "hänvisar").
+struct Found {
+    heading: usize,
+    start: usize,
+    words: usize,
+    weight: f32,
+    in_compound: bool,
 }
 
 #[derive(Debug)]
@@ -160,6 +238,8 @@ impl<'a> Classifier<'a> {
     pub(crate) fn scores(&self, text: &str, previous: Option<usize>) -> Vec<f32> {
         let words = words_of(text);
         let mut scores = vec![0.0_f32; self.template.headings.len()];
+        // Every cue found.
+        let mut found: Vec<Found> = Vec::new();
         for (target, cues) in &self.cues {
             for cue in cues {
                 let n = cue.words.len();
@@ -171,11 +251,49 @@ impl<'a> Classifier<'a> {
                         .words
                         .iter()
                         .zip(&words[start..start + n])
-                        .all(|(c, w)| word_matches(c, w))
+                        .all(|(c, w)| {
+                            // A phrase's words are whole words: "jag skriver" is not in "jag
+                            // sjukskriver".
+                            word_matches(c, w) && (n == 1 || !matches_inside_compound(c, w))
+                        })
                     {
-                        scores[*target] += cue.weight;
+                        found.push(Found {
+                            heading: *target,
+                            start,
+                            words: n,
+                            weight: cue.weight,
+                            in_compound: n == 1
+                                && matches_inside_compound(&cue.words[0], &words[start]),
+                        });
                     }
                 }
+            }
+        }
+        for (k, cue) in found.iter().enumerate() {
+            if cue.words > 1 {
+                scores[cue.heading] += cue.weight;
+                continue;
+            }
+            let overruled = found.iter().any(|other| {
+                other.heading != cue.heading
+                    && ((other.words > 1
+                        && other.start <= cue.start
+                        && cue.start < other.start + other.words)
+                        || (other.words == 1
+                            && other.start == cue.start
+                            && cue.in_compound
+                            && !other.in_compound))
+            });
+            // A word counts once for a heading, at its heaviest cue ("hjärtat" is not two
+            // cues for Status because "hjärta" and "hjärtat" both name it).
+            let counted_already = found.iter().enumerate().any(|(j, other)| {
+                other.words == 1
+                    && other.heading == cue.heading
+                    && other.start == cue.start
+                    && (other.weight > cue.weight || (other.weight == cue.weight && j < k))
+            });
+            if !overruled && !counted_already {
+                scores[cue.heading] += cue.weight;
             }
         }
         // A sentence that opens by introducing the patient ("25-årig kvinna med …") opens the
@@ -191,6 +309,23 @@ impl<'a> Classifier<'a> {
                 .position_of("Kontaktorsak")
                 .filter(|&k| previous != Some(k));
             for i in opening.into_iter().chain([self.default_heading()]) {
+                scores[i] += 2.0 * STRONG;
+            }
+        }
+        // A relative as the subject of an illness ("Syster har fått diagnosen bipolär
+        // sjukdom") is the heredity, whatever the illness's words say.
+        let subject = match words.first().map(String::as_str) {
+            Some(w) if POSSESSIVES.contains(&w) => 1,
+            _ => 0,
+        };
+        let relative_ill = words
+            .get(subject)
+            .is_some_and(|w| RELATIVES.contains(&w.as_str()))
+            && words
+                .get(subject + 1)
+                .is_some_and(|w| HEREDITY_VERBS.contains(&w.as_str()));
+        if relative_ill {
+            if let Some(i) = self.position_of("Hereditet") {
                 scores[i] += STRONG;
             }
         }
@@ -232,11 +367,40 @@ impl<'a> Classifier<'a> {
 
     /// The best template heading for `text`, given the previous sentence's heading.
     pub(crate) fn classify(&self, text: &str, previous: Option<usize>) -> usize {
-        let mut scores = self.scores(text, previous);
+        let scores = self.scores(text, previous);
+        self.best(text, scores, previous)
+    }
+
+    /// The best template heading for a question and the answer after it, placed together:
+    /// the question names the topic ("Har du gått ner i vikt?") and the answer may use
+    /// another section's words for it ("Nej, vikten är densamma").
+    pub(crate) fn classify_exchange(
+        &self,
+        question: &str,
+        answer: &str,
+        previous: Option<usize>,
+    ) -> usize {
+        let mut scores = self.scores(question, previous);
+        for (total, a) in scores.iter_mut().zip(self.scores(answer, previous)) {
+            *total += a;
+        }
+        self.best(question, scores, previous)
+    }
+
+    fn best(&self, text: &str, mut scores: Vec<f32>, previous: Option<usize>) -> usize {
         if let Some(p) = previous {
             if self.sticky.get(p).copied().unwrap_or(true) {
                 scores[p] += CONTINUITY;
             }
+        }
+        if tracing::enabled!(tracing::Level::TRACE) {
+            let scored: Vec<String> = scores
+                .iter()
+                .zip(&self.template.headings)
+                .filter(|(s, _)| **s > 0.0)
+                .map(|(s, h)| format!("{h}={s:.2}"))
+                .collect();
+            tracing::trace!(sentence = text, scores = %scored.join(" "), "classified");
         }
         let best = scores
             .iter()
@@ -274,6 +438,9 @@ mod tests {
             "flanksmärtor"
         ));
         assert!(!word_matches(&CueWord::Prefix("tar".into()), "startar"));
+        assert!(word_matches(&CueWord::Word("at".into()), "at"));
+        assert!(!word_matches(&CueWord::Word("at".into()), "att"));
+        assert!(!word_matches(&CueWord::Word("g".into()), "ge"));
     }
 
     #[test]

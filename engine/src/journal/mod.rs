@@ -248,8 +248,16 @@ fn patient_line(sentence: &str) -> Option<NoteMetadata> {
             && lower.get(i + 1).is_some_and(|next| next.starts_with("num")))
     };
     let says_number = (0..lower.len()).any(names_number_at);
+    // Without a number, a short line names the patient only when what follows "Patient" is
+    // written as a name: "Patienten är välkommen åter" and "Patient mår bättre" are prose.
+    let written_as_name = first != "patienten"
+        && words.iter().skip(1).take(4).all(|w| {
+            let w = clean(w);
+            w.is_empty() || w.chars().next().is_some_and(char::is_uppercase)
+        });
+    let short_introduction = words.len() <= 5 && (glued_name.is_some() || written_as_name);
     // A garbled number is left out, but the sentence still names the patient.
-    if personnummer.is_none() && !(introduces && (words.len() <= 5 || says_number)) {
+    if personnummer.is_none() && !(introduces && (short_introduction || says_number)) {
         return None;
     }
     let mut name_words = Vec::new();
@@ -303,9 +311,35 @@ fn assemble(
     let mut pending_break: Option<Break> = None;
     let mut previous_class: Option<usize> = None;
     let mut any_heading_yet = false;
+    // In ambient mode a question waits for the sentence after it, its answer, so that the
+    // two are placed together.
+    let mut open_question: Option<(Sentence, Option<Break>)> = None;
+    // Places a sentence (or a question and its answer) by content, after the previous one.
+    let mut place_by_content =
+        |placed: &mut Vec<Placed>,
+         first: Sentence,
+         first_break: Option<Break>,
+         answer: Option<(Sentence, Option<Break>)>| {
+            let i = match &answer {
+                Some((a, _)) => classifier.classify_exchange(&first.text, &a.text, previous_class),
+                None => classifier.classify(&first.text, previous_class),
+            };
+            previous_class = Some(i);
+            for (sentence, break_before) in std::iter::once((first, first_break)).chain(answer) {
+                placed.push(Placed {
+                    heading: template.headings[i].clone(),
+                    order: i as f32,
+                    sentence,
+                    break_before,
+                });
+            }
+        };
     for piece in formatted.pieces {
         match piece {
             Piece::Heading(name) => {
+                if let Some((question, question_break)) = open_question.take() {
+                    place_by_content(&mut placed, question, question_break, None);
+                }
                 any_heading_yet = true;
                 let order = match template.position(&name) {
                     Some(i) => i as f32,
@@ -315,6 +349,9 @@ fn assemble(
                 pending_break = None;
             }
             Piece::NextHeading => {
+                if let Some((question, question_break)) = open_question.take() {
+                    place_by_content(&mut placed, question, question_break, None);
+                }
                 any_heading_yet = true;
                 let next = match &current {
                     Some((_, order)) => (order.floor() as usize) + 1,
@@ -334,25 +371,43 @@ fn assemble(
                         continue;
                     }
                 }
-                let (heading, order) = match &current {
-                    Some((name, order)) => (name.clone(), *order),
-                    None => {
-                        if mode == Mode::Ambient && classifier.is_filler(&sentence.text) {
+                let break_before = pending_break.take();
+                let Some((name, order)) = &current else {
+                    if mode == Mode::Ambient && classifier.is_filler(&sentence.text) {
+                        continue;
+                    }
+                    let is_question = mode == Mode::Ambient && sentence.text.ends_with('?');
+                    if let Some((question, question_break)) = open_question.take() {
+                        if is_question {
+                            place_by_content(&mut placed, question, question_break, None);
+                        } else {
+                            place_by_content(
+                                &mut placed,
+                                question,
+                                question_break,
+                                Some((sentence, break_before)),
+                            );
                             continue;
                         }
-                        let i = classifier.classify(&sentence.text, previous_class);
-                        previous_class = Some(i);
-                        (template.headings[i].clone(), i as f32)
                     }
+                    if is_question {
+                        open_question = Some((sentence, break_before));
+                    } else {
+                        place_by_content(&mut placed, sentence, break_before, None);
+                    }
+                    continue;
                 };
                 placed.push(Placed {
-                    heading,
-                    order,
+                    heading: name.clone(),
+                    order: *order,
                     sentence,
-                    break_before: pending_break.take(),
+                    break_before,
                 });
             }
         }
+    }
+    if let Some((question, question_break)) = open_question.take() {
+        place_by_content(&mut placed, question, question_break, None);
     }
     let sections = build_sections(placed);
     let mut note = Note {
@@ -573,5 +628,12 @@ mod tests {
             Some("Analink Visst".into())
         );
         assert!(patient_line("Patienten söker för personalens skull, nummer två.").is_none());
+        assert!(patient_line("Patienten är välkommen åter.").is_none());
+        assert!(patient_line("Patient mår bättre.").is_none());
+        let line = patient_line("Patient Erik Sandberg.");
+        assert_eq!(
+            line.and_then(|m| m.patient_name),
+            Some("Erik Sandberg".into())
+        );
     }
 }
