@@ -32,8 +32,15 @@ for path in sorted(cases_dir.glob("*.toml")):
     case = tomllib.loads(path.read_text(encoding="utf-8"))
     if case.get("mode") == "dictation":
         dictations.append(case)
-for n, case in enumerate(dictations):
-    voice, rate = voices[n % len(voices)]
+# A case may pin its voice (`voice = "sw2"`): cases added later do so, so that adding one
+# does not move the others to another voice and change audio already measured.
+rotation = 0
+for case in dictations:
+    if "voice" in case:
+        voice, rate = next(v for v in voices if v[0] == case["voice"])
+    else:
+        voice, rate = voices[rotation % len(voices)]
+        rotation += 1
     domain = "psychiatry" if case["template"].startswith("psykiatri") else "primary_care"
     text = " ".join(case["spoken"].split())
     # One line per heading and per text: a section's own line breaks become spaces.
