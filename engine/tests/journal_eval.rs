@@ -6,20 +6,21 @@
 use skriva_engine::journal::eval::{evaluate, load_eval_set};
 use skriva_vocab::Vocabulary;
 
-/// Bounds at the targets; measured 98.7 % / 100 % / 100 % (see `corpora/sv-structure/README.md`).
+/// Bounds at the targets; measured 98.0 % / 100 % / 100 % on sv-structure and 96.4 % / 100 % /
+/// 100 % on sv-heldout (see the corpus READMEs).
 const MIN_SECTION_ACCURACY: f64 = 0.95;
 const MIN_TERM_RECALL: f64 = 0.97;
 const MIN_TERM_PRECISION: f64 = 0.95;
 
 #[test]
 fn structuring_meets_the_targets_on_the_evaluation_set() -> Result<(), skriva_engine::Error> {
-    meets_the_targets("sv-structure", 15)
+    meets_the_targets("sv-structure", 25)
 }
 
 /// The held-out set guards against rules that fit only the cases they were written for.
 #[test]
 fn structuring_meets_the_targets_on_the_held_out_set() -> Result<(), skriva_engine::Error> {
-    meets_the_targets("sv-heldout", 6)
+    meets_the_targets("sv-heldout", 11)
 }
 
 fn meets_the_targets(corpus: &str, min_cases: usize) -> Result<(), skriva_engine::Error> {
