@@ -406,7 +406,10 @@ impl<'a> Classifier<'a> {
             .iter()
             .enumerate()
             .fold(None, |best: Option<(usize, f32)>, (i, &s)| match best {
-                Some((_, b)) if b >= s => best,
+                // Even cues leave the sentence in the history rather than in whichever
+                // heading comes first in the template.
+                Some((j, b)) if b > s || (b == s && j == self.default_heading()) => best,
+                Some((_, b)) if b == s && i != self.default_heading() => best,
                 _ => Some((i, s)),
             });
         match best {
@@ -441,6 +444,21 @@ mod tests {
         assert!(word_matches(&CueWord::Word("at".into()), "at"));
         assert!(!word_matches(&CueWord::Word("at".into()), "att"));
         assert!(!word_matches(&CueWord::Word("g".into()), "ge"));
+    }
+
+    #[test]
+    fn even_cues_leave_a_sentence_in_the_history() {
+        let vocab = Vocabulary::builtin().expect("vocabulary");
+        let template = vocab.template("psykiatri-nybesok").expect("template");
+        let classifier = Classifier::new(template, &vocab);
+        let aktuellt = template.position("Aktuellt").expect("Aktuellt");
+        // "söker" counts for Kontaktorsak, "panikattacker" for Aktuellt.
+        let heading = classifier.classify_exchange(
+            "Vad är det som gör att du söker nu?",
+            "Jag får panikattacker.",
+            None,
+        );
+        assert_eq!(heading, aktuellt);
     }
 
     #[test]
