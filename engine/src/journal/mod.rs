@@ -317,8 +317,7 @@ fn assemble(
     // Places a sentence (or a question and its answer) by content, after the previous one.
     let mut place_by_content =
         |placed: &mut Vec<Placed>,
-         first: Sentence,
-         first_break: Option<Break>,
+         (first, first_break): (Sentence, Option<Break>),
          answer: Option<(Sentence, Option<Break>)>| {
             let i = match &answer {
                 Some((a, _)) => classifier.classify_exchange(&first.text, &a.text, previous_class),
@@ -337,8 +336,8 @@ fn assemble(
     for piece in formatted.pieces {
         match piece {
             Piece::Heading(name) => {
-                if let Some((question, question_break)) = open_question.take() {
-                    place_by_content(&mut placed, question, question_break, None);
+                if let Some(question) = open_question.take() {
+                    place_by_content(&mut placed, question, None);
                 }
                 any_heading_yet = true;
                 let order = match template.position(&name) {
@@ -349,8 +348,8 @@ fn assemble(
                 pending_break = None;
             }
             Piece::NextHeading => {
-                if let Some((question, question_break)) = open_question.take() {
-                    place_by_content(&mut placed, question, question_break, None);
+                if let Some(question) = open_question.take() {
+                    place_by_content(&mut placed, question, None);
                 }
                 any_heading_yet = true;
                 let next = match &current {
@@ -377,23 +376,21 @@ fn assemble(
                         continue;
                     }
                     let is_question = mode == Mode::Ambient && sentence.text.ends_with('?');
-                    if let Some((question, question_break)) = open_question.take() {
-                        if is_question {
-                            place_by_content(&mut placed, question, question_break, None);
-                        } else {
-                            place_by_content(
-                                &mut placed,
-                                question,
-                                question_break,
-                                Some((sentence, break_before)),
-                            );
-                            continue;
+                    let said = (sentence, break_before);
+                    match open_question.take() {
+                        Some(question) if !is_question => {
+                            place_by_content(&mut placed, question, Some(said));
                         }
-                    }
-                    if is_question {
-                        open_question = Some((sentence, break_before));
-                    } else {
-                        place_by_content(&mut placed, sentence, break_before, None);
+                        question => {
+                            if let Some(question) = question {
+                                place_by_content(&mut placed, question, None);
+                            }
+                            if is_question {
+                                open_question = Some(said);
+                            } else {
+                                place_by_content(&mut placed, said, None);
+                            }
+                        }
                     }
                     continue;
                 };
@@ -406,8 +403,8 @@ fn assemble(
             }
         }
     }
-    if let Some((question, question_break)) = open_question.take() {
-        place_by_content(&mut placed, question, question_break, None);
+    if let Some(question) = open_question.take() {
+        place_by_content(&mut placed, question, None);
     }
     let sections = build_sections(placed);
     let mut note = Note {

@@ -722,16 +722,15 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         // Durations and counts of times are facts a note writes in digits ("sedan 3 dagar",
         // "om 4 veckor"); "en"/"ett" stays the article it is ("sedan en vecka").
         let two_or_more = number.value.is_some_and(|v| v >= 2);
-        let duration = two_or_more
-            && word_at(&items, i + used).is_some_and(|w| DURATION_WORDS.contains(&w.as_str()));
+        let duration_at =
+            |k: usize| word_at(&items, k).is_some_and(|w| DURATION_WORDS.contains(&w.as_str()));
+        let duration = two_or_more && duration_at(i + used);
         // The first of two numbers of one duration or age takes digits with the second ("5
         // och 8 år").
         let joined_to_duration = two_or_more
             && word_at(&items, i + used).is_some_and(|w| NUMBER_JOINERS.contains(&w.as_str()))
             && read_number(&items[i + used + 1..]).is_some_and(|second| {
-                second.value.is_some_and(|v| v >= 2)
-                    && word_at(&items, i + used + 1 + second.words)
-                        .is_some_and(|w| DURATION_WORDS.contains(&w.as_str()))
+                second.value.is_some_and(|v| v >= 2) && duration_at(i + used + 1 + second.words)
             });
         if pattern || large || after_label || duration || joined_to_duration {
             out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
