@@ -408,8 +408,7 @@ impl<'a> Classifier<'a> {
             .fold(None, |best: Option<(usize, f32)>, (i, &s)| match best {
                 // Even cues leave the sentence in the history rather than in whichever
                 // heading comes first in the template.
-                Some((j, b)) if b > s || (b == s && j == self.default_heading()) => best,
-                Some((_, b)) if b == s && i != self.default_heading() => best,
+                Some((_, b)) if s < b || (s == b && i != self.default_heading()) => best,
                 _ => Some((i, s)),
             });
         match best {
