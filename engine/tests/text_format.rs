@@ -323,6 +323,28 @@ fn numbers_units_and_measurements() {
             "Naproxen 500 mg 1 x 2",
         ),
         ("det var tre gånger rätt", "Det var 3 gånger rätt"),
+        // A dosing right after the dose's unit, its count unheard: written as said.
+        ("Metformin 500 mg gånger två", "Metformin 500 mg x 2"),
+        ("Ipren 400 Milgram gånger tre", "Ipren 400 mg x 3"),
+        (
+            "Sertralin 25 mg gångeret i en vecka",
+            "Sertralin 25 mg x 1 i en vecka",
+        ),
+        ("tar sertralin 100 mg gång rött", "Tar sertralin 100 mg x 1"),
+        (
+            "Sertralin 50 millig rammet gånger ett",
+            "Sertralin 50 mg 1 x 1",
+        ),
+        (
+            "Sertralin 50 omilligrannet gånger ett",
+            "Sertralin 50 mg 1 x 1",
+        ),
+        ("vikt 80 kilo gånger två", "Vikt 80 kg gånger två"),
+        (
+            "tagit 50 mg gånger flera dagar",
+            "Tagit 50 mg gånger flera dagar",
+        ),
+        ("vaknar 5 gånger rätt ofta", "Vaknar 5 gånger rätt ofta"),
         ("tvåhundrafemtio milligram", "250 mg"),
         ("två hundra femtio milligram", "250 mg"),
         // Durations in digits, but "en"/"ett" is an article; other small counts stay words.

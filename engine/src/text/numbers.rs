@@ -5,7 +5,7 @@
 //! (Språkrådet: 1–12 in words), except before a unit of time or "gånger", as notes write them.
 //! Also the spoken forms of abbreviations ("se er pe" → "CRP"), which must be joined first.
 
-use skriva_vocab::{normalize, UnitKind, Vocabulary};
+use skriva_vocab::{normalize, Unit, UnitKind, Vocabulary};
 
 use super::tokens::{Item, Kind};
 
@@ -439,12 +439,20 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
 const MAX_DOSES_PER_DAY: u64 = 24;
 
 /// How the recognizer writes "ett" after "gånger" in a dose ("milligrammet gånger rätt").
-const HEARD_ONE_AFTER_TIMES: [&str; 2] = ["rätt", "rett"];
+const HEARD_ONE_AFTER_TIMES: [&str; 3] = ["rätt", "rett", "rött"];
+
+/// "gånger ett" as one word, the way the recognizer glues it after a dose ("25 mg gångeret").
+const GLUED_TIMES_ONE: [&str; 4] = ["gångret", "gångeret", "gångert", "gångerett"];
 
 /// "gånger tre" at the start of `items`, the second half of a dosing: the written count and
-/// the words it took. After a dose's unit (`after_dose`) "rätt" is the "ett" it sounds like.
+/// the words it took. After a dose's unit (`after_dose`) "rätt" is the "ett" it sounds like,
+/// "gång" the "gånger" ("100 mg gång rätt"), and "gångeret" both in one word.
 fn times_a_day(items: &[Item], after_dose: bool) -> Option<(String, usize)> {
-    if word_at(items, 0).as_deref() != Some("gånger") {
+    let first = word_at(items, 0)?;
+    if after_dose && GLUED_TIMES_ONE.contains(&first.as_str()) {
+        return Some(("1".into(), 1));
+    }
+    if first != "gånger" && !(after_dose && first == "gång") {
         return None;
     }
     let heard_one = word_at(items, 1).is_some_and(|w| HEARD_ONE_AFTER_TIMES.contains(&w.as_str()));
@@ -478,6 +486,20 @@ fn dose_without_its_amount(items: &[Item], vocab: &Vocabulary) -> Option<(String
         .filter(|unit| unit.kind == UnitKind::Dose)?;
     let (times, words) = times_a_day(&items[1..], true)?;
     Some((format!("{} 1 x {times}", unit.written), 1 + words))
+}
+
+/// A unit misheard after a number, by sound; the number's last vowel may have run into it
+/// ("femtio milligram" heard as "50 omillgrannet"), though only a dose's unit is taken so.
+fn dose_unit_by_sound<'v>(word: &str, vocab: &'v Vocabulary) -> Option<&'v Unit> {
+    vocab.unit_by_sound(word).or_else(|| {
+        let mut letters = word.chars();
+        let first = letters.next()?;
+        "aeiouyåäö"
+            .contains(first.to_ascii_lowercase())
+            .then(|| vocab.unit_by_sound(letters.as_str()))
+            .flatten()
+            .filter(|unit| unit.kind == UnitKind::Dose)
+    })
 }
 
 /// Longest word read as a misheard "över" in a blood pressure.
@@ -667,7 +689,7 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         // A unit misheard ("tio miljgräm"), by sound, when it is clearly one.
         let unit = vocab.unit_at(&rest).or_else(|| {
             rest.first()
-                .and_then(|word| vocab.unit_by_sound(word))
+                .and_then(|word| dose_unit_by_sound(word, vocab))
                 .map(|unit| (unit, 1))
                 .or_else(|| {
                     // A unit's name whisper wrote in two pieces ("mille gram").
@@ -700,13 +722,17 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             pattern = true;
             // The dose's "ett" glued to its unit ("femtio milligrammet gånger ett" for
             // "femtio milligram ett gånger ett").
-            let glued_one = unit_words == 1
-                && rest
-                    .first()
-                    .is_some_and(|w| ends_in_glued_one(&w.to_lowercase()));
-            if glued_one {
-                if let Some((times, words)) = times_a_day(&items[i + used..], true) {
+            let glued_one = rest
+                .get(unit_words - 1)
+                .is_some_and(|w| ends_in_glued_one(&w.to_lowercase()));
+            if let Some((times, words)) = times_a_day(&items[i + used..], true) {
+                if glued_one {
                     text = format!("{text} 1 x {times}");
+                    used += words;
+                } else if unit.kind == UnitKind::Dose {
+                    // The dose's count was not heard ("500 mg gånger två"): the dosing is
+                    // written as said, the count is not guessed.
+                    text = format!("{text} x {times}");
                     used += words;
                 }
             }
