@@ -35,6 +35,21 @@ fn spoken_punctuation_and_breaks() {
         written("näsblod öppna parentes självläkt stäng parentes punkt nytt stycke Dix bindestreck Hallpike negativ"),
         "Näsblod (självläkt).\n\nDix-Hallpike negativ"
     );
+    // A "punkt" the recognizer wrote inside one word with the words around it; compounds
+    // with "punkt" stay whole.
+    assert_eq!(
+        written("bor med sambo och två barnpunktarbetar som ekonom punkt"),
+        "Bor med sambo och två barn. Arbetar som ekonom."
+    );
+    assert_eq!(
+        written("vid tidpunkten för lumbalpunktion punkt ömhet över mittpunktsvärde punkt"),
+        "Vid tidpunkten för lumbalpunktion. Ömhet över mittpunktsvärde."
+    );
+    // The parenthesis as the recognizer hears it.
+    assert_eq!(
+        written("näsblod öppnade Parantes självläkt Sträng Parantes punkt"),
+        "Näsblod (självläkt)."
+    );
 }
 
 #[test]

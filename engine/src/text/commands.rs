@@ -332,6 +332,9 @@ pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
         if split.is_none() && item.is_word() && chars.len() >= 7 {
             split = glued_trailing_command(&item.text);
         }
+        if split.is_none() && item.is_word() {
+            split = punkt_between_words(&item.lower());
+        }
         match split {
             Some(at) => {
                 let (first, second) = split_item(item, at);
@@ -342,6 +345,39 @@ pub(crate) fn split_merged(items: Vec<Item>) -> Vec<Item> {
         }
     }
     out
+}
+
+/// Letters on each side of a "punkt" inside a word for it to be the full stop between two
+/// words ("barnpunktarbetar").
+const WORD_AROUND_PUNKT_MIN_LETTERS: usize = 3;
+
+/// "barnpunktarbetar" → 4: where a "punkt" said between two words starts, when the recognizer
+/// wrote the three as one. Not where the word goes on as an inflection or a compound's
+/// binding "s" ("tidpunkten", "synpunkterna", "mittpunktsvärde"), is a word that starts
+/// with "punkt" ("lumbalpunktion") or a compound that ends in one ("utgångspunkt"). The "punkt" and the word after it are parted by
+/// [`split_glued_commands`].
+fn punkt_between_words(lower: &str) -> Option<usize> {
+    let chars: Vec<char> = lower.chars().collect();
+    if !chars.iter().all(|c| c.is_alphabetic()) {
+        return None;
+    }
+    let punkt: Vec<char> = "punkt".chars().collect();
+    let last_start = chars
+        .len()
+        .checked_sub(punkt.len() + WORD_AROUND_PUNKT_MIN_LETTERS)?;
+    (WORD_AROUND_PUNKT_MIN_LETTERS..=last_start).find(|&at| {
+        if chars[at..at + punkt.len()] != punkt[..] {
+            return false;
+        }
+        let from_punkt: String = chars[at..].iter().collect();
+        let to_punkt: String = chars[..at + punkt.len()].iter().collect();
+        let after = &chars[at + punkt.len()..];
+        !matches!(after.first(), Some('e' | 's'))
+            && !COMPOUNDS_ENDING_IN_COMMAND.contains(&to_punkt.as_str())
+            && !WORDS_STARTING_WITH_PUNKT
+                .iter()
+                .any(|word| from_punkt.starts_with(word))
+    })
 }
 
 /// `item` cut into two words at character `at` of its text.
@@ -876,16 +912,26 @@ fn punctuation(items: Vec<Item>) -> Vec<Item> {
         let command =
             |command: Command, used: &[Item]| Item::spanning(Kind::Command(command), "", used);
         // Two-word commands first.
-        let pair = next_word.as_deref().map(|n| (lower.as_str(), n));
+        // "parentes" as the recognizer spells it ("Parantes").
+        let next_is_parentes = next_word
+            .as_deref()
+            .is_some_and(|n| command_word(n) == Some(Word::Parentes));
+        let pair = next_word.as_deref().map(|n| {
+            (
+                lower.as_str(),
+                if next_is_parentes { "parentes" } else { n },
+            )
+        });
         let two_word = match pair {
             Some(("ny" | "nyrad", "rad")) => Some(command(Command::LineBreak, &items[i..=next])),
             Some(("nytt" | "ny", "stycke" | "paragraf")) => {
                 Some(command(Command::Paragraph, &items[i..=next]))
             }
-            Some(("öppna" | "öppen" | "vänster" | "start", "parentes")) => {
+            // The verbs as the recognizer also hears them ("öppnade", "sträng").
+            Some(("öppna" | "öppen" | "öppnar" | "öppnade" | "vänster" | "start", "parentes")) => {
                 Some(spoken(Mark::OpenParen, &items[i..=next]))
             }
-            Some(("stäng" | "stängd" | "höger" | "slut", "parentes")) => {
+            Some(("stäng" | "stängd" | "stänger" | "sträng" | "höger" | "slut", "parentes")) => {
                 Some(spoken(Mark::CloseParen, &items[i..=next]))
             }
             Some(("parentes", "slut")) => Some(spoken(Mark::CloseParen, &items[i..=next])),
