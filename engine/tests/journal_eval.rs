@@ -14,13 +14,13 @@ const MIN_TERM_PRECISION: f64 = 0.95;
 
 #[test]
 fn structuring_meets_the_targets_on_the_evaluation_set() -> Result<(), skriva_engine::Error> {
-    meets_the_targets("sv-structure", 25)
+    meets_the_targets("sv-structure", 28)
 }
 
 /// The held-out set guards against rules that fit only the cases they were written for.
 #[test]
 fn structuring_meets_the_targets_on_the_held_out_set() -> Result<(), skriva_engine::Error> {
-    meets_the_targets("sv-heldout", 11)
+    meets_the_targets("sv-heldout", 14)
 }
 
 fn meets_the_targets(corpus: &str, min_cases: usize) -> Result<(), skriva_engine::Error> {

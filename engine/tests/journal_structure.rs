@@ -254,6 +254,31 @@ fn an_ambient_question_goes_with_its_answer() {
             ("Status", "Jag ska känna på magen. Den är mjuk och oöm."),
         ]
     );
+    // A question naming a habit or other illnesses places its answer, whatever time words
+    // the answer has; an acknowledgment alone is filler; "stämmer med" is an assessment.
+    let n = note(
+        "Har du några andra sjukdomar? Jag har högt blodtryck. Okej. Röker du? Nej, jag slutade för tio år sedan. Det du beskriver stämmer med ett posttraumatiskt stressyndrom. Försök dra ner på vinet.",
+        Mode::Ambient,
+        "psykiatri-nybesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            (
+                "Tidigare sjukdomar",
+                "Har du några andra sjukdomar? Jag har högt blodtryck."
+            ),
+            (
+                "Levnadsvanor",
+                "Röker du? Nej, jag slutade för 10 år sedan."
+            ),
+            (
+                "Bedömning",
+                "Det du beskriver stämmer med ett posttraumatiskt stressyndrom."
+            ),
+            ("Åtgärd", "Försök dra ner på vinet."),
+        ]
+    );
 }
 
 #[test]

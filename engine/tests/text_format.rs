@@ -312,6 +312,7 @@ fn numbers_units_and_measurements() {
             "GAD-7 12 poäng jämfört med 17",
         ),
         ("tar tre på en gång", "Tar tre på en gång"),
+        ("PCL fem femtiotvå poäng", "PCL-5 52 poäng"),
         ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         // "över" misheard, after a blood pressure label only.
@@ -723,7 +724,8 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 #[test]
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
-    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt";
+    // A drug name in its definite form is the drug as said, not a misspelling of it.
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt";
     let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),

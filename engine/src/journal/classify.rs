@@ -13,6 +13,13 @@ const INFLECTIONS: [&str; 16] = [
 const STRONG: f32 = 3.0;
 /// Bonus for staying under the previous sentence's heading.
 const CONTINUITY: f32 = 0.75;
+/// The same bonus for a short sentence after an answer in a consultation: the patient often
+/// goes on answering ("Är du allergisk mot något? Ja, mot penicillin. Jag fick utslag."), so
+/// a weak cue of its own does not move it. A longer one is as likely the clinician going on
+/// ("Då tittar jag på knät.").
+const ANSWER_CONTINUITY: f32 = 2.0 * CONTINUITY;
+/// Most words of a sentence that [`ANSWER_CONTINUITY`] holds to the answer before it.
+const ANSWER_CONTINUATION_MAX_WORDS: usize = 4;
 /// Verbs that, with a drug named, mean the patient already takes it.
 const CURRENT_USE: [&str; 6] = ["tar", "står", "använder", "medicinerar", "äter", "stått"];
 /// Relatives whose illnesses make up the heredity ("Mamma har migrän", "Min bror har ADHD").
@@ -82,6 +89,10 @@ const FILLER: [&str; 14] = [
     "ha det bra",
     "vi hörs",
 ];
+
+/// Words that only acknowledge what was said; a sentence of nothing else ("Okej.", "Jaha.")
+/// is filler too.
+const ACKNOWLEDGMENTS: [&str; 8] = ["okej", "ok", "jaha", "mm", "mhm", "aha", "jaså", "precis"];
 
 #[derive(Debug, Clone)]
 enum CueWord {
@@ -360,6 +371,9 @@ impl<'a> Classifier<'a> {
         if words.len() > 8 {
             return false;
         }
+        if !words.is_empty() && words.iter().all(|w| ACKNOWLEDGMENTS.contains(&w.as_str())) {
+            return true;
+        }
         let joined = format!(" {} ", words.join(" "));
         let has_filler = FILLER.iter().any(|f| joined.contains(&format!(" {f} ")));
         has_filler && self.scores(text, None).iter().all(|s| *s < 1.0)
@@ -368,7 +382,19 @@ impl<'a> Classifier<'a> {
     /// The best template heading for `text`, given the previous sentence's heading.
     pub(crate) fn classify(&self, text: &str, previous: Option<usize>) -> usize {
         let scores = self.scores(text, previous);
-        self.best(text, scores, previous)
+        self.best(text, scores, previous, CONTINUITY)
+    }
+
+    /// [`Classifier::classify`] for the sentence right after a question and its answer,
+    /// which holds to the answer's heading more ([`ANSWER_CONTINUITY`]).
+    pub(crate) fn classify_after_answer(&self, text: &str, previous: Option<usize>) -> usize {
+        let scores = self.scores(text, previous);
+        let continuity = if words_of(text).len() <= ANSWER_CONTINUATION_MAX_WORDS {
+            ANSWER_CONTINUITY
+        } else {
+            CONTINUITY
+        };
+        self.best(text, scores, previous, continuity)
     }
 
     /// The best template heading for a question and the answer after it, placed together:
@@ -384,13 +410,19 @@ impl<'a> Classifier<'a> {
         for (total, a) in scores.iter_mut().zip(self.scores(answer, previous)) {
             *total += a;
         }
-        self.best(question, scores, previous)
+        self.best(question, scores, previous, CONTINUITY)
     }
 
-    fn best(&self, text: &str, mut scores: Vec<f32>, previous: Option<usize>) -> usize {
+    fn best(
+        &self,
+        text: &str,
+        mut scores: Vec<f32>,
+        previous: Option<usize>,
+        continuity: f32,
+    ) -> usize {
         if let Some(p) = previous {
             if self.sticky.get(p).copied().unwrap_or(true) {
-                scores[p] += CONTINUITY;
+                scores[p] += continuity;
             }
         }
         if tracing::enabled!(tracing::Level::TRACE) {

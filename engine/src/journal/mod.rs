@@ -310,6 +310,8 @@ fn assemble(
     let mut current: Option<(String, f32)> = None;
     let mut pending_break: Option<Break> = None;
     let mut previous_class: Option<usize> = None;
+    // Whether the sentence placed last was the answer to a question.
+    let mut after_answer = false;
     let mut any_heading_yet = false;
     // In ambient mode a question waits for the sentence after it, its answer, so that the
     // two are placed together.
@@ -321,9 +323,13 @@ fn assemble(
          answer: Option<(Sentence, Option<Break>)>| {
             let i = match &answer {
                 Some((a, _)) => classifier.classify_exchange(&first.text, &a.text, previous_class),
+                None if after_answer => {
+                    classifier.classify_after_answer(&first.text, previous_class)
+                }
                 None => classifier.classify(&first.text, previous_class),
             };
             previous_class = Some(i);
+            after_answer = answer.is_some();
             for (sentence, break_before) in std::iter::once((first, first_break)).chain(answer) {
                 placed.push(Placed {
                     heading: template.headings[i].clone(),

@@ -250,9 +250,15 @@ fn near_term<'v>(
         return Ok(None);
     }
     // The word in another form ("otillräcklig" of "otillräckligt", "yrseln" of "yrsel") is
-    // what the recognizer got right. Not for drug names, which a note does not inflect
-    // ("Sertralinn" is a misspelling).
-    if best.term.kind != TermKind::Drug && same_stem(&joined, &form.to_lowercase()) {
+    // what the recognizer got right. A drug name only takes the definite ending, as speech
+    // gives it ("vi höjer sertralinet", "furosemiden"); other letters after one are a
+    // misspelling ("Sertralinn").
+    let form_lower = form.to_lowercase();
+    let inflected = match best.term.kind {
+        TermKind::Drug => definite_form_of(&joined, &form_lower),
+        _ => same_stem(&joined, &form_lower),
+    };
+    if inflected {
         return Ok(None);
     }
     // A mishearing keeps the first sound.
@@ -304,6 +310,20 @@ fn same_stem(a: &str, b: &str) -> bool {
     }
     let doubled = |rest: &[char]| rest.len() == 1 && common > 0 && rest[0] == a[common - 1];
     !(rest_a.is_empty() && doubled(rest_b) || rest_b.is_empty() && doubled(rest_a))
+}
+
+/// Whether `word` is the drug name `name` with a definite ending: "-en"/"-et" after a
+/// consonant ("furosemiden", "sertralinet"), "-n"/"-t" after a vowel ("Emlan").
+fn definite_form_of(word: &str, name: &str) -> bool {
+    let Some(ending) = word.strip_prefix(name) else {
+        return false;
+    };
+    let after_vowel = name.chars().last().is_some_and(|c| "aeiouyåäö".contains(c));
+    match ending {
+        "en" | "et" => !after_vowel,
+        "n" | "t" => after_vowel,
+        _ => false,
+    }
 }
 
 /// Words said right before a diagnosis that whisper joins to it ("kändastma").
