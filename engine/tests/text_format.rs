@@ -313,6 +313,21 @@ fn numbers_units_and_measurements() {
         ),
         ("tar tre på en gång", "Tar tre på en gång"),
         ("PCL fem femtiotvå poäng", "PCL-5 52 poäng"),
+        // A measurement's value after a comparison; phone numbers; a disease's type.
+        ("CRP var under fem", "CRP var under 5"),
+        ("Hb runt hundratjugo", "Hb runt 120"),
+        (
+            "troponin var under fem nanogram per liter",
+            "Troponin var under 5 ng/l",
+        ),
+        ("ring ett ett två direkt", "Ring 112 direkt"),
+        ("ring elva sjuttiosju", "Ring 1177"),
+        ("ring mig om tre dagar", "Ring mig om 3 dagar"),
+        ("har typ två-diabetes", "Har typ 2-diabetes"),
+        (
+            "drick minst två liter om dagen",
+            "Drick minst 2 liter om dagen",
+        ),
         ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         // "över" misheard, after a blood pressure label only.

@@ -821,6 +821,13 @@ impl Vocabulary {
                 let (start, end) = (runs[i].0, runs[i + n - 1].1);
                 let written: String = chars[start..end].iter().collect();
                 let fitting = ids.iter().map(|&id| &self.terms[id]).find(|term| {
+                    // A stem shared with a shorter word is not the term: "dem" (them) and
+                    // "demens" stem alike, but an inflected term is never shorter than it.
+                    let written_letters = written.chars().filter(|c| c.is_alphanumeric()).count();
+                    let form_letters = term.form.chars().filter(|c| c.is_alphanumeric()).count();
+                    if written_letters + 1 < form_letters {
+                        return false;
+                    }
                     term.kind != TermKind::Abbreviation
                         || if term.form.chars().any(char::is_uppercase) {
                             written.chars().any(char::is_uppercase)

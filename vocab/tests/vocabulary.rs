@@ -146,7 +146,7 @@ fn fuzzy_and_phonetic_lookup_find_misheard_terms() -> Result<(), Error> {
 #[test]
 fn find_terms_uses_stems_and_respects_abbreviation_case() -> Result<(), Error> {
     let vocab = Vocabulary::builtin()?;
-    let text = "Depressionen har lättat. Tar Sertralin. AT gott, han sat ner. Typ 2 diabetes.";
+    let text = "Depressionen har lättat. Tar Sertralin. AT gott, han sat ner. Typ 2 diabetes. Ta dem med mat.";
     let found: Vec<(TermKind, String)> = vocab
         .find_terms(text)
         .into_iter()
@@ -159,6 +159,8 @@ fn find_terms_uses_stems_and_respects_abbreviation_case() -> Result<(), Error> {
     assert!(found.contains(&(TermKind::Drug, "Sertralin".into())));
     assert!(found.contains(&(TermKind::Abbreviation, "AT".into())));
     assert!(!found.iter().any(|(_, t)| t == "sat"));
+    // "dem" (them) shares its stem with "demens", but is shorter than any form of it.
+    assert!(!found.iter().any(|(_, t)| t == "dem"), "{found:?}");
     assert!(
         found.contains(&(TermKind::Diagnosis, "Typ 2 diabetes".into())),
         "{found:?}"

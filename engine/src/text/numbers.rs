@@ -40,6 +40,17 @@ const DURATION_WORDS: [&str; 24] = [
 /// Verbs between a measurement's name and its value ("ferritinet var sju", "CRP är fem").
 const LINKING_VERBS: [&str; 5] = ["var", "är", "blev", "låg", "ligger"];
 
+/// Words between a measurement and its value that compare ("CRP var under fem").
+const COMPARISONS: [&str; 10] = [
+    "under", "över", "kring", "runt", "cirka", "ca", "ungefär", "omkring", "drygt", "knappt",
+];
+
+/// Verbs after which digits said one by one are a phone number ("ring ett ett två").
+const CALL_VERBS: [&str; 6] = ["ring", "ringa", "ringer", "ringde", "ringt", "slå"];
+
+/// Fewest digits read as a phone number after [`CALL_VERBS`] ("112", "1177").
+const PHONE_MIN_DIGITS: usize = 3;
+
 /// Words that join two numbers of one measure ("fem och åtta år", "tre till fyra gånger").
 const NUMBER_JOINERS: [&str; 3] = ["och", "eller", "till"];
 
@@ -502,6 +513,35 @@ fn dose_unit_by_sound<'v>(word: &str, vocab: &'v Vocabulary) -> Option<&'v Unit>
     })
 }
 
+/// Digits said one by one, or in pairs, after a verb of calling: a phone number ("ring ett
+/// ett två" → "ring 112", "ring elva sjuttiosju" → "ring 1177"). `(text, words used)`.
+fn phone_number(out: &[Item], items: &[Item]) -> Option<(String, usize)> {
+    let verb = out.last().filter(|it| it.is_word())?.lower();
+    if !CALL_VERBS.contains(&verb.as_str()) {
+        return None;
+    }
+    let mut digits = String::new();
+    let mut used = 0;
+    while let Some(number) = read_number(&items[used..]).filter(|n| n.words == 1) {
+        match number.value {
+            Some(v) if v < 100 => digits.push_str(&v.to_string()),
+            _ => break,
+        }
+        used += 1;
+    }
+    (used >= 2 && digits.len() >= PHONE_MIN_DIGITS).then_some((digits, used))
+}
+
+/// A disease's type said in words and joined to it, after "typ" ("typ två-diabetes" →
+/// "typ 2-diabetes").
+fn type_of_disease(out: &[Item], lower: &str) -> Option<String> {
+    let after_typ = out.last().is_some_and(|it| it.lower() == "typ");
+    let (number, disease) = lower.split_once('-')?;
+    let value = parse_cardinal(number).filter(|v| (1..=9).contains(v))?;
+    (after_typ && !disease.is_empty() && disease.chars().all(char::is_alphabetic))
+        .then(|| format!("{value}-{disease}"))
+}
+
 /// Longest word read as a misheard "över" in a blood pressure.
 const HEARD_OVER_MAX_LETTERS: usize = 6;
 /// Words before a number that make it a blood pressure, as far back as they are looked for.
@@ -600,6 +640,19 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         if let Some((text, used)) = date(&items[i..]) {
             out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
             i += used;
+            continue;
+        }
+        if let Some((text, used)) = phone_number(&out, &items[i..]) {
+            out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
+            i += used;
+            continue;
+        }
+        if let Some(text) = type_of_disease(&out, &lower) {
+            let mut formatted = item.clone();
+            formatted.kind = Kind::Formatted;
+            formatted.text = text;
+            out.push(formatted);
+            i += 1;
             continue;
         }
         let Some(number) = read_number(&items[i..]) else {
@@ -737,13 +790,21 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 }
             }
         }
-        let after_label = match &out[..] {
-            [.., label, verb] if LINKING_VERBS.contains(&verb.lower().as_str()) => {
-                vocab.is_measurement_label(&label.text)
-            }
-            [.., label] => vocab.is_measurement_label(&label.text),
-            [] => false,
-        };
+        // The value of a measurement, after a linking verb or a comparison or both ("CRP
+        // var under fem").
+        let before_value = out
+            .iter()
+            .rev()
+            .take(2)
+            .take_while(|it| {
+                let lower = it.lower();
+                LINKING_VERBS.contains(&lower.as_str()) || COMPARISONS.contains(&lower.as_str())
+            })
+            .count();
+        let after_label = out
+            .len()
+            .checked_sub(before_value + 1)
+            .is_some_and(|k| vocab.is_measurement_label(&out[k].text));
         let large = number.value.is_some_and(|v| v >= 13);
         // Durations and counts of times are facts a note writes in digits ("sedan 3 dagar",
         // "om 4 veckor"); "en"/"ett" stays the article it is ("sedan en vecka").
