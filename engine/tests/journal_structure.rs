@@ -279,6 +279,26 @@ fn an_ambient_question_goes_with_its_answer() {
             ("Åtgärd", "Försök dra ner på vinet."),
         ]
     );
+    // A blood pressure is the clinician's finding, advice in the imperative the action.
+    let n = note(
+        "Jag blir yr när jag reser mig. Efter en minut stående är det hundratjugo över sjuttio och du blir lite yr. Res dig långsamt och sitt en stund på sängkanten.",
+        Mode::Ambient,
+        "primarvard-lakarbesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            ("Aktuellt", "Jag blir yr när jag reser mig."),
+            (
+                "Status",
+                "Efter en minut stående är det 120/70 och du blir lite yr."
+            ),
+            (
+                "Åtgärd",
+                "Res dig långsamt och sitt en stund på sängkanten."
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -313,6 +313,12 @@ fn numbers_units_and_measurements() {
         ),
         ("tar tre på en gång", "Tar tre på en gång"),
         ("PCL fem femtiotvå poäng", "PCL-5 52 poäng"),
+        // A label of three capitals or more spells no word: its case is the note's anywhere.
+        (
+            "tsh från förra veckan var normalt",
+            "TSH från förra veckan var normalt",
+        ),
+        ("han sat ner", "Han sat ner"),
         // A measurement's value after a comparison; phone numbers; a disease's type.
         ("CRP var under fem", "CRP var under 5"),
         ("Hb runt hundratjugo", "Hb runt 120"),
@@ -328,6 +334,8 @@ fn numbers_units_and_measurements() {
             "drick minst två liter om dagen",
             "Drick minst 2 liter om dagen",
         ),
+        ("dricker en liter om dagen", "Dricker en liter om dagen"),
+        ("CRB-65 ger en poäng", "CRB-65 ger 1 poäng"),
         ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         // "över" misheard, after a blood pressure label only.
@@ -740,7 +748,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
     // A drug name in its definite form is the drug as said, not a misspelling of it.
-    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt";
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt";
     let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),

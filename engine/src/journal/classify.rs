@@ -90,6 +90,36 @@ const FILLER: [&str; 14] = [
     "vi hörs",
 ];
 
+/// Imperatives that open a piece of advice to the patient. Not those that open a plan ("Hör
+/// av dig", "Kom tillbaka", "Ring").
+const ADVICE_IMPERATIVES: [&str; 17] = [
+    "försök",
+    "undvik",
+    "drick",
+    "vila",
+    "res",
+    "låt",
+    "tänk",
+    "fortsätt",
+    "sluta",
+    "börja",
+    "smörj",
+    "lägg",
+    "håll",
+    "minska",
+    "öka",
+    "använd",
+    "ta",
+];
+
+/// Whether a word is a blood pressure as a note writes it ("150/94").
+fn is_blood_pressure(word: &str) -> bool {
+    word.split_once('/').is_some_and(|(high, low)| {
+        let digits = |s: &str| (2..=3).contains(&s.len()) && s.chars().all(|c| c.is_ascii_digit());
+        digits(high) && digits(low)
+    })
+}
+
 /// Words that only acknowledge what was said; a sentence of nothing else ("Okej.", "Jaha.")
 /// is filler too.
 const ACKNOWLEDGMENTS: [&str; 8] = ["okej", "ok", "jaha", "mm", "mhm", "aha", "jaså", "precis"];
@@ -337,6 +367,21 @@ impl<'a> Classifier<'a> {
                 .is_some_and(|w| HEREDITY_VERBS.contains(&w.as_str()));
         if relative_ill {
             if let Some(i) = self.position_of("Hereditet") {
+                scores[i] += STRONG;
+            }
+        }
+        // A blood pressure ("150/94") is a measurement the clinician took.
+        if words.iter().any(|w| is_blood_pressure(w)) {
+            if let Some(i) = self.position_of("Status") {
+                scores[i] += STRONG;
+            }
+        }
+        // Advice in the imperative ("Försök dricka mer", "Res dig långsamt") is the action.
+        if words
+            .first()
+            .is_some_and(|w| ADVICE_IMPERATIVES.contains(&w.as_str()))
+        {
+            if let Some(i) = self.position_of("Åtgärd") {
                 scores[i] += STRONG;
             }
         }

@@ -429,7 +429,14 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                         && (parse_cardinal(&next.text).is_some()
                             || decimal_digits(&next.text).is_some())
                 });
-                let unambiguous = is_short && !abbreviation.value;
+                // A measurement label is a word too where it spells one ("sat"); one of
+                // three capitals or more ("TSH", "CRP") spells none.
+                let spells_no_word = abbreviation.short.chars().count() >= 3
+                    && abbreviation
+                        .short
+                        .chars()
+                        .all(|c| c.is_uppercase() || c.is_ascii_digit());
+                let unambiguous = is_short && (!abbreviation.value || spells_no_word);
                 if (unambiguous || number_follows) && word.text != abbreviation.short {
                     let mut item = word.clone();
                     item.kind = Kind::Formatted;
@@ -769,6 +776,12 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             used += 2;
             pattern = true;
         }
+        // "en liter" is the article before a measure written as a word, as in "en vecka";
+        // a score is counted ("1 poäng").
+        let article_before_word_unit = unit.is_some_and(|(unit, _)| {
+            unit.kind == UnitKind::Other && unit.written.chars().all(char::is_alphabetic)
+        }) && matches!(lower.as_str(), "en" | "ett");
+        let unit = unit.filter(|_| !article_before_word_unit);
         if let Some((unit, unit_words)) = unit {
             text = format!("{text} {}", unit.written);
             used += unit_words;
