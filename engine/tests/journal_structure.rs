@@ -321,6 +321,27 @@ fn a_relatives_illness_is_heredity_and_short_cues_are_whole_words() {
             ("Sjukskrivning", "Sjukskriver på halvtid i 2 veckor."),
         ]
     );
+    // A first sentence that gives the reason is the reason, whatever diagnosis it names; a
+    // relative "är opererad för" an illness is heredity; a treated illness is history.
+    let n = note(
+        "remitteras från vårdcentralen för utredning av misstänkt autism punkt mamma är opererad för karpaltunnelsyndrom punkt behandlas för högt kolesterol sedan fem år punkt",
+        Mode::Dictation,
+        "psykiatri-nybesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            (
+                "Kontaktorsak",
+                "Remitteras från vårdcentralen för utredning av misstänkt autism."
+            ),
+            (
+                "Tidigare sjukdomar",
+                "Behandlas för högt kolesterol sedan 5 år."
+            ),
+            ("Hereditet", "Mamma är opererad för karpaltunnelsyndrom."),
+        ]
+    );
     // "att" is not the abbreviation AT (allmäntillstånd), nor "jag sjukskriver" the phrase
     // "jag skriver".
     let n = note(

@@ -336,6 +336,7 @@ fn numbers_units_and_measurements() {
         ),
         ("dricker en liter om dagen", "Dricker en liter om dagen"),
         ("CRB-65 ger en poäng", "CRB-65 ger 1 poäng"),
+        ("sover tio, elva timmar", "Sover 10, 11 timmar"),
         ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         // "över" misheard, after a blood pressure label only.

@@ -13,13 +13,11 @@ const INFLECTIONS: [&str; 16] = [
 const STRONG: f32 = 3.0;
 /// Bonus for staying under the previous sentence's heading.
 const CONTINUITY: f32 = 0.75;
-/// The same bonus for a short sentence after an answer in a consultation: the patient often
-/// goes on answering ("Är du allergisk mot något? Ja, mot penicillin. Jag fick utslag."), so
-/// a weak cue of its own does not move it. A longer one is as likely the clinician going on
-/// ("Då tittar jag på knät.").
+/// The same bonus for the sentence after an answer in a consultation: the patient often goes
+/// on answering ("Är du allergisk mot något? Ja, mot penicillin. Jag fick utslag."), so a
+/// weak cue of its own does not move it; the clinician going on to something else says so
+/// with a strong one ("Då tittar jag på knät").
 const ANSWER_CONTINUITY: f32 = 2.0 * CONTINUITY;
-/// Most words of a sentence that [`ANSWER_CONTINUITY`] holds to the answer before it.
-const ANSWER_CONTINUATION_MAX_WORDS: usize = 4;
 /// Verbs that, with a drug named, mean the patient already takes it.
 const CURRENT_USE: [&str; 6] = ["tar", "står", "använder", "medicinerar", "äter", "stått"];
 /// Relatives whose illnesses make up the heredity ("Mamma har migrän", "Min bror har ADHD").
@@ -60,6 +58,9 @@ const POSSESSIVES: [&str; 8] = [
     "en",
     "ett",
 ];
+/// Participles that, after a relative and "är"/"var", tell of an illness ("Mamma är
+/// opererad för …").
+const HEREDITY_PARTICIPLES: [&str; 5] = ["opererad", "behandlad", "diagnostiserad", "sjuk", "död"];
 /// Verbs that, after a relative, tell of an illness.
 const HEREDITY_VERBS: [&str; 9] = [
     "har",
@@ -353,18 +354,31 @@ impl<'a> Classifier<'a> {
                 scores[i] += 2.0 * STRONG;
             }
         }
+        // The note opens with why the patient came: a first sentence that says so is the
+        // reason for the visit, whatever diagnosis it names ("Remitteras från vårdcentralen
+        // för utredning av misstänkt autism").
+        if previous.is_none() && !introduction {
+            if let Some(i) = self.position_of("Kontaktorsak") {
+                if scores[i] >= STRONG {
+                    scores[i] += STRONG;
+                }
+            }
+        }
         // A relative as the subject of an illness ("Syster har fått diagnosen bipolär
         // sjukdom") is the heredity, whatever the illness's words say.
         let subject = match words.first().map(String::as_str) {
             Some(w) if POSSESSIVES.contains(&w) => 1,
             _ => 0,
         };
+        let verb = words.get(subject + 1).map(String::as_str);
         let relative_ill = words
             .get(subject)
             .is_some_and(|w| RELATIVES.contains(&w.as_str()))
-            && words
-                .get(subject + 1)
-                .is_some_and(|w| HEREDITY_VERBS.contains(&w.as_str()));
+            && (verb.is_some_and(|w| HEREDITY_VERBS.contains(&w))
+                || (matches!(verb, Some("är" | "var"))
+                    && words
+                        .get(subject + 2)
+                        .is_some_and(|w| HEREDITY_PARTICIPLES.contains(&w.as_str()))));
         if relative_ill {
             if let Some(i) = self.position_of("Hereditet") {
                 scores[i] += STRONG;
@@ -434,12 +448,7 @@ impl<'a> Classifier<'a> {
     /// which holds to the answer's heading more ([`ANSWER_CONTINUITY`]).
     pub(crate) fn classify_after_answer(&self, text: &str, previous: Option<usize>) -> usize {
         let scores = self.scores(text, previous);
-        let continuity = if words_of(text).len() <= ANSWER_CONTINUATION_MAX_WORDS {
-            ANSWER_CONTINUITY
-        } else {
-            CONTINUITY
-        };
-        self.best(text, scores, previous, continuity)
+        self.best(text, scores, previous, ANSWER_CONTINUITY)
     }
 
     /// The best template heading for a question and the answer after it, placed together:

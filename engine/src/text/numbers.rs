@@ -827,8 +827,12 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         let duration = two_or_more && duration_at(i + used);
         // The first of two numbers of one duration or age takes digits with the second ("5
         // och 8 år").
+        // ... and of two said as a range with a comma between them ("tio, elva timmar").
+        let joiner = items.get(i + used).is_some_and(|it| {
+            it.text == "," || (it.is_word() && NUMBER_JOINERS.contains(&it.lower().as_str()))
+        });
         let joined_to_duration = two_or_more
-            && word_at(&items, i + used).is_some_and(|w| NUMBER_JOINERS.contains(&w.as_str()))
+            && joiner
             && read_number(&items[i + used + 1..]).is_some_and(|second| {
                 second.value.is_some_and(|v| v >= 2) && duration_at(i + used + 1 + second.words)
             });
