@@ -337,6 +337,12 @@ fn numbers_units_and_measurements() {
         ("dricker en liter om dagen", "Dricker en liter om dagen"),
         ("CRB-65 ger en poäng", "CRB-65 ger 1 poäng"),
         ("sover tio, elva timmar", "Sover 10, 11 timmar"),
+        (
+            "gått ner i vikt under en månad",
+            "Gått ner i vikt under en månad",
+        ),
+        ("Hb var en gång lågt", "Hb var en gång lågt"),
+        ("bipolär sjukdom typ ett som", "Bipolär sjukdom typ 1 som"),
         ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         // "över" misheard, after a blood pressure label only.

@@ -353,9 +353,9 @@ const WORD_AROUND_PUNKT_MIN_LETTERS: usize = 3;
 
 /// "barnpunktarbetar" → 4: where a "punkt" said between two words starts, when the recognizer
 /// wrote the three as one. Not where the word goes on as an inflection or a compound's
-/// binding "s" ("tidpunkten", "synpunkterna", "mittpunktsvärde"), is a word that starts
-/// with "punkt" ("lumbalpunktion") or a compound that ends in one ("utgångspunkt"). The "punkt" and the word after it are parted by
-/// [`split_glued_commands`].
+/// binding "s" ("tidpunkten", "synpunkterna", "mittpunktsvärde"), is a word that starts with
+/// "punkt" ("lumbalpunktion") or a compound that ends in one ("utgångspunkt"). The "punkt"
+/// and the word after it are parted by [`split_glued_commands`].
 fn punkt_between_words(lower: &str) -> Option<usize> {
     let chars: Vec<char> = lower.chars().collect();
     if !chars.iter().all(|c| c.is_alphabetic()) {

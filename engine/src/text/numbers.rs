@@ -814,10 +814,17 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 LINKING_VERBS.contains(&lower.as_str()) || COMPARISONS.contains(&lower.as_str())
             })
             .count();
-        let after_label = out
-            .len()
-            .checked_sub(before_value + 1)
-            .is_some_and(|k| vocab.is_measurement_label(&out[k].text));
+        // "en"/"ett" before a noun is its article there too ("vikt under en månad"), but
+        // right after the label it is the value ("typ ett").
+        let article = before_value > 0
+            && number.words == 1
+            && matches!(lower.as_str(), "en" | "ett")
+            && word_at(&items, i + used).is_some();
+        let after_label = !article
+            && out
+                .len()
+                .checked_sub(before_value + 1)
+                .is_some_and(|k| vocab.is_measurement_label(&out[k].text));
         let large = number.value.is_some_and(|v| v >= 13);
         // Durations and counts of times are facts a note writes in digits ("sedan 3 dagar",
         // "om 4 veckor"); "en"/"ett" stays the article it is ("sedan en vecka").
