@@ -343,6 +343,8 @@ fn numbers_units_and_measurements() {
         ),
         ("Hb var en gång lågt", "Hb var en gång lågt"),
         ("bipolär sjukdom typ ett som", "Bipolär sjukdom typ 1 som"),
+        ("drick högst en och en halv liter", "Drick högst 1,5 liter"),
+        ("LSAS sextiofyra poäng", "LSAS 64 poäng"),
         ("vaknar i otta", "Vaknar i otta"),
         ("blodtryck hundrafemtio över nittiofyra", "Blodtryck 150/94"),
         // "över" misheard, after a blood pressure label only.
@@ -755,7 +757,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
     // A drug name in its definite form is the drug as said, not a misspelling of it.
-    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt";
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt den sociala fobin har förbättrats punkt håll isbitar i stället punkt orkar inte läsa punkt";
     let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),

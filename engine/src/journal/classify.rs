@@ -93,8 +93,9 @@ const FILLER: [&str; 14] = [
 
 /// Imperatives that open a piece of advice to the patient. Not those that open a plan ("Hör
 /// av dig", "Kom tillbaka", "Ring").
-const ADVICE_IMPERATIVES: [&str; 17] = [
+const ADVICE_IMPERATIVES: [&str; 18] = [
     "försök",
+    "väg",
     "undvik",
     "drick",
     "vila",

@@ -254,9 +254,23 @@ fn near_term<'v>(
     // gives it ("vi höjer sertralinet", "furosemiden"); other letters after one are a
     // misspelling ("Sertralinn").
     let form_lower = form.to_lowercase();
+    // A term of several words inflects word by word ("den sociala fobin" of "social fobi").
+    let form_words: Vec<String> = best
+        .term
+        .form
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    let heard_words: Vec<String> = pieces.iter().filter_map(comparable).collect();
+    let inflected_phrase = form_words.len() > 1
+        && heard_words.len() == form_words.len()
+        && heard_words
+            .iter()
+            .zip(&form_words)
+            .all(|(heard, word)| heard == word || same_stem(heard, word));
     let inflected = match best.term.kind {
         TermKind::Drug => definite_form_of(&joined, &form_lower),
-        _ => same_stem(&joined, &form_lower),
+        _ => same_stem(&joined, &form_lower) || inflected_phrase,
     };
     if inflected {
         return Ok(None);

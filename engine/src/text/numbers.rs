@@ -683,6 +683,24 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         let mut text = number.text.clone();
         let mut used = number.words;
         let mut pattern = number.digits;
+        // A half before a unit: "en och en halv liter" → "1,5 liter".
+        if let Some(whole) = number.value {
+            let half = ["och", "en", "halv"]
+                .iter()
+                .enumerate()
+                .all(|(k, w)| word_at(&items, i + used + k).as_deref() == Some(*w));
+            let after: Vec<&str> = items[(i + used + 3).min(items.len())..]
+                .iter()
+                .take(4)
+                .take_while(|it| it.is_word())
+                .map(|it| it.text.as_str())
+                .collect();
+            if half && vocab.unit_at(&after).is_some() {
+                text = format!("{whole},5");
+                used += 3;
+                pattern = true;
+            }
+        }
         // Decimal: "trettioåtta komma fem".
         if word_at(&items, i + used).as_deref() == Some("komma")
             && number.value.is_some()
