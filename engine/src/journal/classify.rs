@@ -392,16 +392,17 @@ impl<'a> Classifier<'a> {
             }
         }
         // Advice in the imperative ("Försök dricka mer", "Res dig långsamt") is the action.
-        if words
+        let advice = words
             .first()
-            .is_some_and(|w| ADVICE_IMPERATIVES.contains(&w.as_str()))
-        {
+            .is_some_and(|w| ADVICE_IMPERATIVES.contains(&w.as_str()));
+        if advice {
             if let Some(i) = self.position_of("Åtgärd") {
                 scores[i] += STRONG;
             }
         }
         let mentions = self.vocab.find_terms(text);
-        let current_use = words.iter().any(|w| CURRENT_USE.contains(&w.as_str()));
+        // Not in advice: "Sluta med Ipren så länge du tar Voltaren" changes the treatment.
+        let current_use = !advice && words.iter().any(|w| CURRENT_USE.contains(&w.as_str()));
         for mention in &mentions {
             match mention.term.kind {
                 TermKind::Drug => {
@@ -543,6 +544,13 @@ mod tests {
             "Vad är det som gör att du söker nu?",
             "Jag får panikattacker.",
             None,
+        );
+        assert_eq!(heading, aktuellt);
+        // "nästan" is no "nästa" (besök): an answer about time stays with its question.
+        let heading = classifier.classify_exchange(
+            "Hur länge håller du på med tvättandet nu?",
+            "Kanske en timme, förut var det nästan 3 timmar.",
+            Some(aktuellt),
         );
         assert_eq!(heading, aktuellt);
     }
