@@ -321,6 +321,10 @@ fn numbers_units_and_measurements() {
         ("han sat ner", "Han sat ner"),
         // A measurement's value after a comparison; phone numbers; a disease's type.
         ("CRP var under fem", "CRP var under 5"),
+        (
+            "CRP från fingret är under åtta",
+            "CRP från fingret är under 8",
+        ),
         ("Hb runt hundratjugo", "Hb runt 120"),
         (
             "troponin var under fem nanogram per liter",

@@ -45,6 +45,10 @@ const COMPARISONS: [&str; 10] = [
     "under", "över", "kring", "runt", "cirka", "ca", "ungefär", "omkring", "drygt", "knappt",
 ];
 
+/// Words a measurement's name may have between it and the verb before its value ("CRP från
+/// fingret är åtta").
+const LABEL_WORDS_BEFORE_VERB: usize = 2;
+
 /// Verbs after which digits said one by one are a phone number ("ring ett ett två").
 const CALL_VERBS: [&str; 6] = ["ring", "ringa", "ringer", "ringde", "ringt", "slå"];
 
@@ -838,11 +842,19 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             && number.words == 1
             && matches!(lower.as_str(), "en" | "ett")
             && word_at(&items, i + used).is_some();
+        // After a verb the label may have words of its own ("CRP från fingret är under åtta").
+        let label_reach = if before_value > 0 {
+            LABEL_WORDS_BEFORE_VERB + 1
+        } else {
+            1
+        };
         let after_label = !article
-            && out
-                .len()
-                .checked_sub(before_value + 1)
-                .is_some_and(|k| vocab.is_measurement_label(&out[k].text));
+            && out[..out.len() - before_value]
+                .iter()
+                .rev()
+                .take(label_reach)
+                .take_while(|it| it.is_word())
+                .any(|it| vocab.is_measurement_label(&it.text));
         let large = number.value.is_some_and(|v| v >= 13);
         // Durations and counts of times are facts a note writes in digits ("sedan 3 dagar",
         // "om 4 veckor"); "en"/"ett" stays the article it is ("sedan en vecka").
