@@ -620,10 +620,14 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             i += 2;
             continue;
         }
-        if let Some(age) = indefinite_age(&items[i..]).or_else(|| age_compound(&lower)) {
+        // One word written anew: an age, or a disease's type ("typ två-diabetes").
+        let rewritten = indefinite_age(&items[i..])
+            .or_else(|| age_compound(&lower))
+            .or_else(|| type_of_disease(&out, &lower));
+        if let Some(text) = rewritten {
             let mut formatted = item.clone();
             formatted.kind = Kind::Formatted;
-            formatted.text = age;
+            formatted.text = text;
             out.push(formatted);
             i += 1;
             continue;
@@ -656,14 +660,6 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         if let Some((text, used)) = phone_number(&out, &items[i..]) {
             out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
             i += used;
-            continue;
-        }
-        if let Some(text) = type_of_disease(&out, &lower) {
-            let mut formatted = item.clone();
-            formatted.kind = Kind::Formatted;
-            formatted.text = text;
-            out.push(formatted);
-            i += 1;
             continue;
         }
         let Some(number) = read_number(&items[i..]) else {
