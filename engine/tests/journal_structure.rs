@@ -279,6 +279,26 @@ fn an_ambient_question_goes_with_its_answer() {
             ("Åtgärd", "Försök dra ner på vinet."),
         ]
     );
+    // A question on what came before asks for the history; a sentence that opens with the
+    // sick leave is the sick leave, whatever its reasons.
+    let n = note(
+        "Har du haft någon psykisk ohälsa tidigare? Jag hade en depression i skolan. Sjukskrivs till hundra procent i två veckor på grund av nedstämdhet och sömnbrist.",
+        Mode::Ambient,
+        "psykiatri-nybesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            (
+                "Tidigare sjukdomar",
+                "Har du haft någon psykisk ohälsa tidigare? Jag hade en depression i skolan."
+            ),
+            (
+                "Sjukskrivning",
+                "Sjukskrivs till 100 % i 2 veckor på grund av nedstämdhet och sömnbrist."
+            ),
+        ]
+    );
     // A blood pressure is the clinician's finding, advice in the imperative the action.
     let n = note(
         "Jag blir yr när jag reser mig. Efter en minut stående är det hundratjugo över sjuttio och du blir lite yr. Res dig långsamt och sitt en stund på sängkanten.",

@@ -114,6 +114,9 @@ const ADVICE_IMPERATIVES: [&str; 18] = [
     "ta",
 ];
 
+/// Words that open a sentence about sick leave.
+const SICK_LEAVE_OPENERS: [&str; 4] = ["sjukskrivs", "sjukskriver", "sjukskriven", "sjukskrivning"];
+
 /// Whether a word is a blood pressure as a note writes it ("150/94").
 fn is_blood_pressure(word: &str) -> bool {
     word.split_once('/').is_some_and(|(high, low)| {
@@ -397,6 +400,23 @@ impl<'a> Classifier<'a> {
             .is_some_and(|w| ADVICE_IMPERATIVES.contains(&w.as_str()));
         if advice {
             if let Some(i) = self.position_of("Åtgärd") {
+                scores[i] += STRONG;
+            }
+        }
+        // A sentence that opens with the sick leave is the sick leave, whatever its reasons
+        // ("Sjukskrivs till 100 % i 2 veckor på grund av nedstämdhet").
+        if words
+            .first()
+            .is_some_and(|w| SICK_LEAVE_OPENERS.contains(&w.as_str()))
+        {
+            if let Some(i) = self.position_of("Sjukskrivning") {
+                scores[i] += STRONG;
+            }
+        }
+        // A question on what came before ("Har du haft någon psykisk ohälsa tidigare?") asks
+        // for the history.
+        if text.trim_end().ends_with("tidigare?") {
+            if let Some(i) = self.position_of("Tidigare sjukdomar") {
                 scores[i] += STRONG;
             }
         }

@@ -100,12 +100,13 @@ fn note_words(note: &Note) -> String {
     format!(" {} ", all.join(" "))
 }
 
-/// Like [`score_words`], also split at hyphens, so "MADRS-formuläret" has the term "MADRS"
-/// and "GAD-7" matches "GAD 7".
+/// Like [`score_words`], also split at hyphens and at the colon of an inflected
+/// abbreviation, so "MADRS-formuläret" has the term "MADRS", "GAD-7" matches "GAD 7" and
+/// "EKG:t" has "EKG".
 fn fact_words(text: &str) -> Vec<String> {
     score_words(text)
         .iter()
-        .flat_map(|w| w.split('-').map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|w| w.split(['-', ':']).map(str::to_owned).collect::<Vec<_>>())
         .filter(|w| !w.is_empty())
         .collect()
 }
@@ -389,6 +390,12 @@ mod tests {
         assert_eq!(
             term_recall(&["temp 38,5".into(), "CRP".into()], &got),
             Ratio { hits: 1, total: 2 }
+        );
+        // An abbreviation inflected with a colon is the abbreviation.
+        let got = note(&[("Status", "EKG:t var normalt.")]);
+        assert_eq!(
+            term_recall(&["EKG".into()], &got),
+            Ratio { hits: 1, total: 1 }
         );
     }
 }
