@@ -383,40 +383,26 @@ impl<'a> Classifier<'a> {
                     && words
                         .get(subject + 2)
                         .is_some_and(|w| HEREDITY_PARTICIPLES.contains(&w.as_str()))));
-        if relative_ill {
-            if let Some(i) = self.position_of("Hereditet") {
-                scores[i] += STRONG;
-            }
-        }
-        // A blood pressure ("150/94") is a measurement the clinician took.
-        if words.iter().any(|w| is_blood_pressure(w)) {
-            if let Some(i) = self.position_of("Status") {
-                scores[i] += STRONG;
-            }
-        }
+        let first = words.first().map(String::as_str);
         // Advice in the imperative ("Försök dricka mer", "Res dig långsamt") is the action.
-        let advice = words
-            .first()
-            .is_some_and(|w| ADVICE_IMPERATIVES.contains(&w.as_str()));
-        if advice {
-            if let Some(i) = self.position_of("Åtgärd") {
-                scores[i] += STRONG;
-            }
-        }
-        // A sentence that opens with the sick leave is the sick leave, whatever its reasons
-        // ("Sjukskrivs till 100 % i 2 veckor på grund av nedstämdhet").
-        if words
-            .first()
-            .is_some_and(|w| SICK_LEAVE_OPENERS.contains(&w.as_str()))
-        {
-            if let Some(i) = self.position_of("Sjukskrivning") {
-                scores[i] += STRONG;
-            }
-        }
-        // A question on what came before ("Har du haft någon psykisk ohälsa tidigare?") asks
-        // for the history.
-        if text.trim_end().ends_with("tidigare?") {
-            if let Some(i) = self.position_of("Tidigare sjukdomar") {
+        let advice = first.is_some_and(|w| ADVICE_IMPERATIVES.contains(&w));
+        // Signals of the whole sentence, each a strong cue for one heading.
+        for (heading, found) in [
+            ("Hereditet", relative_ill),
+            // A blood pressure ("150/94") is a measurement the clinician took.
+            ("Status", words.iter().any(|w| is_blood_pressure(w))),
+            ("Åtgärd", advice),
+            // A sentence that opens with the sick leave is the sick leave, whatever its
+            // reasons ("Sjukskrivs till 100 % i 2 veckor på grund av nedstämdhet").
+            (
+                "Sjukskrivning",
+                first.is_some_and(|w| SICK_LEAVE_OPENERS.contains(&w)),
+            ),
+            // A question on what came before ("Har du haft någon psykisk ohälsa tidigare?")
+            // asks for the history.
+            ("Tidigare sjukdomar", text.trim_end().ends_with("tidigare?")),
+        ] {
+            if let Some(i) = self.position_of(heading).filter(|_| found) {
                 scores[i] += STRONG;
             }
         }
