@@ -307,6 +307,54 @@ fn events_depend_on_the_audio_not_on_when_steps_ran() {
     check_events(&on_time, prompt.audio_seconds());
 }
 
+/// Longest silence between two words of a dictation said without pauses: anything longer in
+/// the finals is speech the stream lost.
+const MAX_WORD_GAP_S: f64 = 2.5;
+
+/// A dictation said without pauses, started at different points of the re-decode grid (the
+/// moment a microphone starts is never the same twice), with the dictation prompt the server
+/// uses: every stretch of it comes out in a final. Measured before the final decode of a
+/// looping utterance was repeated: starting 0.4 s in, the utterance's last decode looped on
+/// "4,8,7,8,8,8,8" and the 7 s after it (the whole Bedömning section) were lost.
+#[test]
+fn a_dictation_started_anywhere_on_the_step_grid_loses_no_speech() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpora/sv-clinical/pc10_dikt_hypertoni.wav");
+    let clip = load_file(&path).expect("corpus clip").0.samples;
+    let vocab = skriva_vocab::Vocabulary::builtin().expect("vocabulary");
+    let template = vocab
+        .template("primarvard-aterbesok")
+        .expect("template")
+        .clone();
+    for lead_in_s in [0.0, 0.4] {
+        let mut audio = vec![0.0f32; (lead_in_s * 16_000.0) as usize];
+        audio.extend_from_slice(&clip);
+        let mut stream_config = config(16_000, 1, SampleEncoding::PcmF32le);
+        stream_config.decode.initial_prompt =
+            Some(skriva_engine::text::initial_prompt(&template, &vocab));
+        let mut stream = LiveStream::new(recognizer(), stream_config).expect("stream");
+        let events = run_frames(&mut stream, &frames(&audio, 16.0, 1), |s, f| s.push_f32(f));
+        let finals = check_events(&events, stream.audio_seconds());
+        let words: Vec<&Word> = finals.iter().flat_map(|s| &s.words).collect();
+        let first = words.first().map_or(f64::INFINITY, |w| w.start);
+        let last = words.last().map_or(0.0, |w| w.end);
+        assert!(
+            first < lead_in_s + 1.0 && last > stream.audio_seconds() - 2.0,
+            "lead-in {lead_in_s} s: the finals span the dictation: {}",
+            final_text(&finals)
+        );
+        for pair in words.windows(2) {
+            assert!(
+                pair[1].start - pair[0].end < MAX_WORD_GAP_S,
+                "lead-in {lead_in_s} s: nothing said between {:.1} s and {:.1} s: {}",
+                pair[0].end,
+                pair[1].start,
+                final_text(&finals)
+            );
+        }
+    }
+}
+
 #[test]
 fn white_noise_and_silence_produce_no_text() {
     // Deterministic white noise (xorshift), uniform in [-0.3, 0.3].

@@ -154,7 +154,7 @@ fn piece_prompt(initial: Option<&str>, before: Option<&[Segment]>) -> Option<Str
 /// Temperature step of the second decode of a piece whose first decode looped (see
 /// `decode_chunks`): whisper's own fallback schedule, which samples again once the beam's
 /// text repeats itself.
-const LOOP_RETRY_TEMPERATURE_INCREMENT: f32 = 0.2;
+pub(crate) const LOOP_RETRY_TEMPERATURE_INCREMENT: f32 = 0.2;
 
 /// Characters a loop inside one word must have run on for (see
 /// [`guard::cut_character_loop`]) before its piece is decoded again: six tokens or so.
@@ -416,7 +416,7 @@ impl Recognizer {
     /// [`decode_packed_with`](Self::decode_packed_with), also counting the decoder loops its
     /// guards cut out (a segment collapsed to its first repetitions, or one that repeated the
     /// segment before it).
-    fn decode_counting_loops(
+    pub(crate) fn decode_counting_loops(
         &self,
         decoder: &mut DecoderState,
         packed: &PackedSpeech,

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use crate::audio::SAMPLE_RATE;
 use crate::recognize::{
     guard, DecodeOptions, DecoderState, PackedSpeech, Recognizer, Segment, Word,
+    LOOP_RETRY_TEMPERATURE_INCREMENT,
 };
 use crate::{Error, Result};
 
@@ -491,7 +492,7 @@ impl LiveStream {
         let from = self.buffer_start_s();
         let to = end.min(self.buffer_end_s());
         let hypothesis = if to - from >= MIN_FINAL_DECODE_S {
-            self.decode_range(from, to)?
+            self.final_decode(from, to)?
         } else {
             Vec::new()
         };
@@ -569,21 +570,66 @@ impl LiveStream {
 
     /// Decodes buffer audio between two stream times; word times come back in stream time.
     fn decode_range(&mut self, from: f64, to: f64) -> Result<Vec<Word>> {
+        let mut options = self.config.decode.clone();
+        options.initial_prompt = self.prompt();
+        Ok(self.decode_range_with(from, to, &options)?.0)
+    }
+
+    /// The last decode of an utterance. Its words are final: an interim decode that loops is
+    /// decoded again a moment later, this one never is, and a loop here loses the rest of the
+    /// utterance for good. So a looping final decode is repeated the way whisper's own
+    /// fallback would, and with the base prompt alone (a loop often starts by copying the
+    /// committed text in the prompt); the retry is kept when it loops less or says more.
+    fn final_decode(&mut self, from: f64, to: f64) -> Result<Vec<Word>> {
+        let mut options = self.config.decode.clone();
+        options.initial_prompt = self.prompt();
+        let (words, loops) = self.decode_range_with(from, to, &options)?;
+        if loops == 0 || options.temperature_increment > 0.0 {
+            return Ok(words);
+        }
+        options.initial_prompt = self.base_prompt().map(str::to_owned);
+        options.temperature_increment = LOOP_RETRY_TEMPERATURE_INCREMENT;
+        let (retry, retry_loops) = self.decode_range_with(from, to, &options)?;
+        tracing::debug!(
+            loops,
+            retry_loops,
+            text = %join_words(&words),
+            retry = %join_words(&retry),
+            "decoded a looping final again"
+        );
+        Ok(
+            if retry_loops < loops || (retry_loops == loops && retry.len() > words.len()) {
+                retry
+            } else {
+                words
+            },
+        )
+    }
+
+    /// Decodes buffer audio between two stream times with `options` (its context is the
+    /// prompt: the state adds nothing): the words without decoder loops, in stream time, and
+    /// how many loops the recognizer's guards and [`without_loops`] cut out.
+    fn decode_range_with(
+        &mut self,
+        from: f64,
+        to: f64,
+        options: &DecodeOptions,
+    ) -> Result<(Vec<Word>, usize)> {
         let a = samples_at(from - self.buffer_start_s()).min(self.buffer.len() as u64) as usize;
         let b = samples_at(to - self.buffer_start_s()).min(self.buffer.len() as u64) as usize;
         if b <= a {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         }
-        let mut options = self.config.decode.clone();
-        options.initial_prompt = self.prompt();
-        // The context is the prompt above; the state must not add the previous hypothesis
-        // of this same audio to it.
-        options.use_context = false;
+        let options = DecodeOptions {
+            // The state must not add the previous hypothesis of this same audio.
+            use_context: false,
+            ..options.clone()
+        };
         let packed = PackedSpeech::whole(&self.buffer[a..b]);
         let offset = seconds(self.buffer_start + a as u64);
-        let segments =
+        let (segments, mut loops) =
             self.recognizer
-                .decode_packed_with(&mut self.decoder, &packed, &options, None)?;
+                .decode_counting_loops(&mut self.decoder, &packed, &options, None)?;
         let words: Vec<Word> = segments
             .into_iter()
             .flat_map(|s| s.words)
@@ -593,26 +639,35 @@ impl LiveStream {
                 ..w
             })
             .collect();
-        Ok(without_loops(words))
+        let found = words.len();
+        let kept = without_loops(words);
+        if kept.len() < found {
+            loops += 1;
+        }
+        Ok((kept, loops))
     }
 
     /// The base prompt followed by the tail of committed text no longer in the buffer. Text
     /// whose audio is still buffered stays out: whisper would take it as already said.
     fn prompt(&self) -> Option<String> {
-        let base = self
-            .config
-            .decode
-            .initial_prompt
-            .as_deref()
-            .map(str::trim)
-            .map(|p| cut_at_word(p, self.config.prompt_max_chars))
-            .filter(|p| !p.is_empty());
+        let base = self.base_prompt();
         match (base, self.context.is_empty()) {
             (None, true) => None,
             (None, false) => Some(self.context.clone()),
             (Some(base), true) => Some(base.to_string()),
             (Some(base), false) => Some(format!("{base} {}", self.context)),
         }
+    }
+
+    /// The configured prompt, cut to [`StreamConfig::prompt_max_chars`].
+    fn base_prompt(&self) -> Option<&str> {
+        self.config
+            .decode
+            .initial_prompt
+            .as_deref()
+            .map(str::trim)
+            .map(|p| cut_at_word(p, self.config.prompt_max_chars))
+            .filter(|p| !p.is_empty())
     }
 
     fn push_context(&mut self, words: &[Word]) {
