@@ -3,6 +3,7 @@
 //! compared normalized: lowercase, letters and digits only.
 
 use crate::recognize::Word;
+use crate::text::numbers_as_digits;
 
 /// Committed words are not looked for after this many seconds of the new hypothesis.
 const OVERLAP_WINDOW_S: f64 = 1.0;
@@ -62,9 +63,12 @@ pub(crate) fn uncommitted(
     };
     // A re-decode that no longer lines up from its start (a trimmed buffer, a respelled or
     // dropped first word) usually still says the last committed words again: cut after them.
-    if let Some(rest) =
-        after_repeated_tail(hypothesis, committed, in_buffer.len() + MAX_OVERLAP_WORDS)
-    {
+    if let Some(rest) = after_repeated_tail(
+        hypothesis,
+        committed,
+        in_buffer,
+        in_buffer.len() + MAX_OVERLAP_WORDS,
+    ) {
         return rest;
     }
     let by_time = hypothesis
@@ -101,10 +105,14 @@ const REPEATED_TAIL_MAX_WORDS: usize = 4;
 
 /// Finds the last committed words (at least [`REPEATED_TAIL_MIN_CHARS`] letters) anywhere in
 /// the first `within_words` words of the hypothesis, allowing a quarter of their characters to
-/// differ, and returns what follows the best match; `None` when they are not there.
+/// differ, and returns what follows the best match; `None` when they are not there. Of equally
+/// good matches the one nearest where the committed words still in the buffer end wins: a
+/// re-decode repeats its phrases ("Blodtryck … kontrollpunkt Status kolon Blodtryck …"), and
+/// cutting after the first of them would commit the text between the two a second time.
 fn after_repeated_tail(
     hypothesis: &[Word],
     committed: &[Word],
+    in_buffer: &[Word],
     within_words: usize,
 ) -> Option<Vec<Word>> {
     let mut tail_words = 0;
@@ -124,11 +132,20 @@ fn after_repeated_tail(
     let (chars, word_starts) = joined_chars(searched);
     // Edit distance of the target to the best substring of `chars` ending at j (free start).
     let row = edit_distances(&target, &chars, vec![0; chars.len() + 1]);
+    // The hypothesis starts where the buffer does, so the committed words still in it come
+    // first and the tail is expected where they end (or right at the start after a trim).
+    let expected_end = joined_chars(in_buffer).0.len().max(target.len());
     // Best match, ending at a word boundary where the distance is equal.
     let (end, distance) = row
         .iter()
         .enumerate()
-        .min_by_key(|&(j, &d)| (d, word_starts.binary_search(&j).is_err(), j))
+        .min_by_key(|&(j, &d)| {
+            (
+                d,
+                word_starts.binary_search(&j).is_err(),
+                j.abs_diff(expected_end),
+            )
+        })
         .map(|(j, &d)| (j, d))?;
     if distance > target.len() / 4 {
         return None;
@@ -139,7 +156,11 @@ fn after_repeated_tail(
         .rposition(|&start| start < end)?;
     let word_len = word_starts[k + 1] - word_starts[k];
     let covered = end - word_starts[k];
-    let from = if covered * 2 >= word_len { k + 1 } else { k };
+    let mut from = if covered * 2 >= word_len { k + 1 } else { k };
+    // The rest of a number the match ended in is part of it.
+    while from > k && from < searched.len() && word_starts[from + 1] == word_starts[from] {
+        from += 1;
+    }
     Some(hypothesis[from..].to_vec())
 }
 
@@ -173,7 +194,8 @@ fn after_aligned_prefix(hypothesis: &[Word], committed: &[Word]) -> Option<Vec<W
     if offset >= word_len {
         return Some(hypothesis[k + 1..].to_vec());
     }
-    if distance == 0 {
+    let spelled_as_compared = normalize_word(&hypothesis[k].word).chars().count() == word_len;
+    if distance == 0 && spelled_as_compared {
         // Committed text ends inside this word: keep what follows as a word of its own.
         let mut rest = vec![rest_of_word(&hypothesis[k], offset, committed)];
         rest.extend_from_slice(&hypothesis[k + 1..]);
@@ -202,13 +224,16 @@ fn edit_distances(target: &[char], text: &[char], first_row: Vec<usize>) -> Vec<
 }
 
 /// The normalized characters of `words` joined, and where each word starts in them (one
-/// extra entry at the end).
+/// extra entry at the end). Numbers are compared by value: whisper writes the same speech as
+/// "150" in one decode and "hundra femtio" in the next (the words after the first of a
+/// number then have no characters of their own).
 fn joined_chars(words: &[Word]) -> (Vec<char>, Vec<usize>) {
+    let normalized: Vec<String> = words.iter().map(|w| normalize_word(&w.word)).collect();
     let mut chars = Vec::new();
     let mut word_starts = Vec::with_capacity(words.len() + 1);
-    for word in words {
+    for word in numbers_as_digits(&normalized) {
         word_starts.push(chars.len());
-        chars.extend(normalize_word(&word.word).chars());
+        chars.extend(word.chars());
     }
     word_starts.push(chars.len());
     (chars, word_starts)
@@ -371,6 +396,40 @@ mod tests {
             join_words(&uncommitted(&hyp, &[], &committed)),
             "puls sjuttioåtta punkt"
         );
+    }
+
+    #[test]
+    fn a_re_decode_saying_a_phrase_twice_is_cut_after_the_committed_one() {
+        // Committed from earlier decodes that heard the start differently (and skipped a
+        // word); the re-decode says "Bloodtrick(s)" twice and writes the number in words.
+        let committed = words(
+            "Kontaktorsak olla blådetriks Status kolan Bloodtrick 150",
+            0.0,
+        );
+        let hyp = words(
+            "Kontaktorsak kolon Bloodtricks kontralpunkt Status kolon Bloodtrick hundra femtio \
+             över nittio",
+            0.0,
+        );
+        let rest = uncommitted(&hyp, &committed, &committed);
+        assert_eq!(join_words(&rest), "över nittio");
+    }
+
+    #[test]
+    fn a_number_respelled_in_words_is_not_committed_again() {
+        let committed = words("Status kolon blodtryck 150", 0.0);
+        let hyp = words("Status kolon blodtryck hundra femtio över nittio", 0.0);
+        let rest = uncommitted(&hyp, &committed, &committed);
+        assert_eq!(join_words(&rest), "över nittio");
+        // After a trim, the repeated tail ends in the number.
+        let committed = words("Patienten har blodtryck hundra femtio", 0.0);
+        let hyp = words("blodtryck 150 över nittio", 2.0);
+        let rest = uncommitted(&hyp, &[], &committed);
+        assert_eq!(join_words(&rest), "över nittio");
+        let committed = words("Patienten har blodtryck 150", 0.0);
+        let hyp = words("blodtryck hundra femtio över nittio", 2.0);
+        let rest = uncommitted(&hyp, &[], &committed);
+        assert_eq!(join_words(&rest), "över nittio");
     }
 
     #[test]

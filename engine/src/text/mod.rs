@@ -16,6 +16,7 @@ use skriva_vocab::Vocabulary;
 
 use crate::error::Result;
 
+pub(crate) use numbers::numbers_as_digits;
 pub use numbers::{parse_cardinal, parse_ordinal};
 pub use prompt::{ambient_prompt, initial_prompt, PROMPT_MAX_CHARS};
 

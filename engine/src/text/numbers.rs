@@ -328,6 +328,33 @@ fn adds_to(value: u64, next: u64) -> bool {
     after_hundreds || after_thousands || after_tens
 }
 
+/// Number words written as the digits of their value, for comparing two spellings of the same
+/// speech ("hundra femtio" against "150"): a run of words that continue one number becomes
+/// its digits on the first word and nothing on the rest; other words are kept.
+pub(crate) fn numbers_as_digits(words: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut run: Option<(usize, u64)> = None;
+    for word in words {
+        let value = parse_cardinal(word);
+        match (run, value) {
+            (Some((first, total)), Some(next)) if adds_to(total, next) => {
+                out[first] = (total + next).to_string();
+                out.push(String::new());
+                run = Some((first, total + next));
+            }
+            (_, Some(v)) => {
+                run = Some((out.len(), v));
+                out.push(v.to_string());
+            }
+            (_, None) => {
+                run = None;
+                out.push(word.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Reads a cardinal from consecutive words ("två hundra femtio", "tjugo fyra", "hundrafemtio").
 fn read_number(items: &[Item]) -> Option<Number> {
     let first = items.first().filter(|i| i.is_word())?;
@@ -1225,6 +1252,18 @@ fn icd_code(items: &[Item], after_keyword: bool) -> Option<(String, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_words_fold_into_digits_for_comparison() {
+        let words: Vec<String> = ["blodtryck", "hundra", "femtio", "över", "90", "fyra", "fem"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        assert_eq!(
+            numbers_as_digits(&words),
+            ["blodtryck", "150", "", "över", "94", "", "5"]
+        );
+    }
 
     #[test]
     fn cardinals() {
