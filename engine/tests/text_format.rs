@@ -152,6 +152,21 @@ fn a_heading_with_its_colon_opens_a_section_after_a_garbled_sentence_end() {
         written("oförändrat status sedan förra besöket punkt"),
         "Oförändrat status sedan förra besöket."
     );
+    // Mid-sentence, a heading with a letter doubled before a "kolon" heard as "kolan", and a
+    // heading heard by sound before a dictated colon.
+    assert_eq!(
+        written("puls sjuttio och tabunkt Bedömnning kolan välkontrollerad punkt"),
+        "Puls 70 och tabunkt\nBedömning\nVälkontrollerad."
+    );
+    assert_eq!(
+        written("blodtryckskontroll kontrakt kont Statis kolon puls sjuttio punkt"),
+        "Blodtryckskontroll kontrakt kont\nStatus\nPuls 70."
+    );
+    // … but a word before a colon that is not like a heading stays text.
+    assert_eq!(
+        written("patienten säger kolon jag mår bra punkt"),
+        "Patienten säger: jag mår bra."
+    );
 }
 
 #[test]

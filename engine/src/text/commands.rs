@@ -1448,10 +1448,12 @@ fn doubled_letter_spelling(word: &str, alias: &str) -> bool {
         })
 }
 
-/// A heading said exactly and followed by a colon, after words that did not end their
-/// sentence ("… kontrollpnkt status kolon …", where the recognizer garbled the "punkt"):
-/// the heading's name and the index just past its words. "X kolon" is how a dictating
-/// clinician opens a section; in running speech a heading word is not followed by one.
+/// A heading said exactly (or with a letter doubled) and followed by a colon, after words
+/// that did not end their sentence ("… kontrollpnkt status kolon …", where the recognizer
+/// garbled the "punkt"): the heading's name and the index just past its words. Also a listed
+/// mishearing, or one word that sounds like a heading, before a dictated colon. "X kolon" is
+/// how a dictating clinician opens a section; in running speech a heading word is not
+/// followed by one.
 fn heading_with_colon_mid_sentence<'v>(
     items: &[Item],
     i: usize,
@@ -1463,7 +1465,11 @@ fn heading_with_colon_mid_sentence<'v>(
             .get(next_real(items, after))
             .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon))
     };
-    if let Some(found) = vocab.match_heading(&words).filter(|m| m.exact) {
+    // Said exactly, or with one letter doubled ("Bedömnning"): a heading, not a word like it.
+    let said_exactly = |m: &skriva_vocab::HeadingMatch<'_>| {
+        m.exact || (m.words == 1 && doubled_letter_spelling(&words[0].to_lowercase(), &m.alias))
+    };
+    if let Some(found) = vocab.match_heading(&words).filter(said_exactly) {
         let after = i + found.words;
         let written_colon = items
             .get(after)
@@ -1472,10 +1478,20 @@ fn heading_with_colon_mid_sentence<'v>(
             .then_some((found.heading.name.as_str(), after));
     }
     // A listed mishearing ("… 0,3 järd kolon …"), only before a dictated colon.
-    (1..=words.len()).rev().find_map(|n| {
-        let found = vocab.match_heard_heading(&words[..n])?;
-        dictated_colon_at(i + n).then_some((found.heading.name.as_str(), i + n))
-    })
+    (1..=words.len())
+        .rev()
+        .find_map(|n| {
+            let found = vocab.match_heard_heading(&words[..n])?;
+            dictated_colon_at(i + n).then_some((found.heading.name.as_str(), i + n))
+        })
+        .or_else(|| {
+            // One word that sounds like a heading, before a dictated colon ("… kontrakt kont
+            // Statis kolon …"): only a heading is followed by "kolon" in a dictation.
+            let found = vocab
+                .match_heading_by_sound(&words[..words.len().min(1)], HEADING_BEFORE_COLON_SCORE)
+                .filter(|m| m.words == 1)?;
+            dictated_colon_at(i + 1).then_some((found.heading.name.as_str(), i + 1))
+        })
 }
 
 /// "kolon" heard as a word the command rules keep ("kolla", "kikolla", "kola"): a k, then
