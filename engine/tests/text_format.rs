@@ -162,6 +162,15 @@ fn a_heading_with_its_colon_opens_a_section_after_a_garbled_sentence_end() {
         written("blodtryckskontroll kontrakt kont Statis kolon puls sjuttio punkt"),
         "Blodtryckskontroll kontrakt kont\nStatus\nPuls 70."
     );
+    // "kolon" heard as "koholom", after a listed mishearing of Bedömning.
+    assert_eq!(
+        written("puls sjuttio punkt Vedom en koholom välkontrollerad punkt"),
+        "Puls 70.\nBedömning\nVälkontrollerad."
+    );
+    assert_eq!(
+        written("puls sjuttio och tabunkt Vedda man kolon välkontrollerad punkt"),
+        "Puls 70 och tabunkt\nBedömning\nVälkontrollerad."
+    );
     // … but a word before a colon that is not like a heading stays text.
     assert_eq!(
         written("patienten säger kolon jag mår bra punkt"),

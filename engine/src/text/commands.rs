@@ -1494,16 +1494,20 @@ fn heading_with_colon_mid_sentence<'v>(
         })
 }
 
-/// "kolon" heard as a word the command rules keep ("kolla", "kikolla", "kola"): a k, then
-/// only an l (vowels, doubled letters and a nasal ending aside). Only taken for a colon right
-/// after a heading, where "Bedömning kolla" is the clinician's "Bedömning kolon".
+/// "kolon" heard as a word the command rules keep ("kolla", "kikolla", "kola", "koholom"): a
+/// k, then only an l (vowels, doubled letters, an h between vowels and a nasal ending aside).
+/// Only taken for a colon right after a heading, where "Bedömning kolla" is the clinician's
+/// "Bedömning kolon".
 fn sounds_like_colon_after_heading(word: &str) -> bool {
     let lower = word.to_lowercase();
     let letters = lower.chars().count();
     (4..=7).contains(&letters)
         && lower.starts_with('k')
         && lower.chars().all(char::is_alphabetic)
-        && matches!(consonant_skeleton(&lower).as_str(), "kl" | "klm")
+        && matches!(
+            consonant_skeleton(&lower).as_str(),
+            "kl" | "klm" | "khl" | "khlm"
+        )
 }
 
 /// Turns a word that sounds like "kolon" into the dictated colon when the one to four words
