@@ -31,15 +31,18 @@ fn same_words(a: &[Word], b: &[Word]) -> bool {
             .all(|(x, y)| normalize_word(&x.word) == normalize_word(&y.word))
 }
 
+/// The words as hypotheses are compared: normalized, with each number as the digits of its
+/// value on its first word and nothing on the words that continue it.
+fn compared_words(words: &[Word]) -> Vec<String> {
+    let normalized: Vec<String> = words.iter().map(|w| normalize_word(&w.word)).collect();
+    numbers_as_digits(&normalized)
+}
+
 /// Number of leading words of `a` on which `a` and `b` agree. Numbers agree by value, so a
 /// number one decode writes "150" and the next "hundra femtio" does not hold back everything
 /// after it (its words count whole, as `a` spells them).
 pub(crate) fn agreed_prefix_len(a: &[Word], b: &[Word]) -> usize {
-    let folded = |words: &[Word]| -> Vec<String> {
-        let normalized: Vec<String> = words.iter().map(|w| normalize_word(&w.word)).collect();
-        numbers_as_digits(&normalized)
-    };
-    let (fa, fb) = (folded(a), folded(b));
+    let (fa, fb) = (compared_words(a), compared_words(b));
     // A number's first word carries its value and the words continuing it are empty.
     let span = |folded: &[String], i: usize| {
         1 + folded[i + 1..].iter().take_while(|w| w.is_empty()).count()
@@ -278,10 +281,9 @@ fn edit_distances(target: &[char], text: &[char], first_row: Vec<usize>) -> Vec<
 /// "150" in one decode and "hundra femtio" in the next (the words after the first of a
 /// number then have no characters of their own).
 fn joined_chars(words: &[Word]) -> (Vec<char>, Vec<usize>) {
-    let normalized: Vec<String> = words.iter().map(|w| normalize_word(&w.word)).collect();
     let mut chars = Vec::new();
     let mut word_starts = Vec::with_capacity(words.len() + 1);
-    for word in numbers_as_digits(&normalized) {
+    for word in compared_words(words) {
         word_starts.push(chars.len());
         chars.extend(word.chars());
     }
