@@ -1246,9 +1246,7 @@ fn find_headings(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                     next.is_some_and(|it| it.is_word() && VERBS.contains(&it.lower().as_str()));
                 let text_follows =
                     next.is_some_and(|it| matches!(it.kind, Kind::Word | Kind::Formatted));
-                let said_exactly = found.exact
-                    || (found.words == 1 && doubled_letter_spelling(&item.lower(), &found.alias));
-                let opens_bare = said_exactly
+                let opens_bare = said_exactly(&found, &item.lower())
                     && found.heading.opens_bare(&found.alias)
                     && !next_is_verb
                     && text_follows;
@@ -1433,6 +1431,13 @@ fn heading_by_prefix<'v>(words: &[&str], vocab: &'v Vocabulary) -> Option<Headin
     })
 }
 
+/// Whether a heading match was said as the heading itself: exactly, or as one word with a
+/// letter doubled ("Bedömnning"), not a word merely like it. `first` is the first matched
+/// word, lowercase.
+fn said_exactly(found: &skriva_vocab::HeadingMatch<'_>, first: &str) -> bool {
+    found.exact || (found.words == 1 && doubled_letter_spelling(first, &found.alias))
+}
+
 /// Whether `word` is `alias` with one letter doubled ("bedömnning"), a spelling the
 /// recognizer often gives a heading and no other word has.
 fn doubled_letter_spelling(word: &str, alias: &str) -> bool {
@@ -1465,11 +1470,10 @@ fn heading_with_colon_mid_sentence<'v>(
             .get(next_real(items, after))
             .is_some_and(|it| it.kind == Kind::Spoken(Mark::Colon))
     };
-    // Said exactly, or with one letter doubled ("Bedömnning"): a heading, not a word like it.
-    let said_exactly = |m: &skriva_vocab::HeadingMatch<'_>| {
-        m.exact || (m.words == 1 && doubled_letter_spelling(&words[0].to_lowercase(), &m.alias))
-    };
-    if let Some(found) = vocab.match_heading(&words).filter(said_exactly) {
+    if let Some(found) = vocab
+        .match_heading(&words)
+        .filter(|m| said_exactly(m, &words[0].to_lowercase()))
+    {
         let after = i + found.words;
         let written_colon = items
             .get(after)
