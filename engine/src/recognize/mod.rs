@@ -152,9 +152,44 @@ fn piece_prompt(initial: Option<&str>, before: Option<&[Segment]>) -> Option<Str
 }
 
 /// Temperature step of the second decode of a piece whose first decode looped (see
-/// `decode_chunks`): whisper's own fallback schedule, which samples again once the beam's
+/// [`LoopRetry`]): whisper's own fallback schedule, which samples again once the beam's
 /// text repeats itself.
-pub(crate) const LOOP_RETRY_TEMPERATURE_INCREMENT: f32 = 0.2;
+const LOOP_RETRY_TEMPERATURE_INCREMENT: f32 = 0.2;
+
+/// The rule for a decode whose text looped, shared by file transcription (each piece) and the
+/// live stream (each utterance's last decode): a loop loses the rest of the audio, so it is
+/// decoded once more the way whisper's own fallback would, primed by the base prompt alone
+/// (a loop often starts by copying the text before it in the prompt), and the retry is kept
+/// when it loops less or, looping as much, says more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LoopRetry {
+    /// Loops the recognizer's guards cut out of the first decode.
+    pub loops: usize,
+    /// Words the first decode kept.
+    pub words: usize,
+}
+
+impl LoopRetry {
+    /// The options for the retry of a decode with `options` that looped, or `None` when it
+    /// did not loop or already fell back on temperatures itself.
+    pub(crate) fn options(
+        &self,
+        options: &DecodeOptions,
+        base_prompt: Option<String>,
+    ) -> Option<DecodeOptions> {
+        (self.loops > 0 && options.temperature_increment == 0.0).then(|| DecodeOptions {
+            initial_prompt: base_prompt,
+            temperature_increment: LOOP_RETRY_TEMPERATURE_INCREMENT,
+            ..options.clone()
+        })
+    }
+
+    /// Whether the retry, which looped `loops` times and kept `words`, replaces the first
+    /// decode.
+    pub(crate) fn retry_is_better(&self, loops: usize, words: usize) -> bool {
+        loops < self.loops || (loops == self.loops && words > self.words)
+    }
+}
 
 /// Characters a loop inside one word must have run on for (see
 /// [`guard::cut_character_loop`]) before its piece is decoded again: six tokens or so.
@@ -347,28 +382,26 @@ impl Recognizer {
             };
             let (mut piece, loops) =
                 self.decode_counting_loops(&mut state, &packed, &piece_options, None)?;
-            if loops > 0 && piece_options.temperature_increment == 0.0 {
-                // A decoder loop lost the rest of the piece. Decode it again the way whisper's
-                // own fallback would, and without the text before it, which the loop often
-                // started by copying.
-                let retry_options = DecodeOptions {
-                    initial_prompt: options.initial_prompt.clone(),
-                    temperature_increment: LOOP_RETRY_TEMPERATURE_INCREMENT,
-                    ..piece_options
-                };
+            let words =
+                |segments: &[Segment]| -> usize { segments.iter().map(|s| s.words.len()).sum() };
+            let first = LoopRetry {
+                loops,
+                words: words(&piece),
+            };
+            // A decoder loop lost the rest of the piece: without the text before it.
+            if let Some(retry_options) =
+                first.options(&piece_options, options.initial_prompt.clone())
+            {
                 let (retry, retry_loops) =
                     self.decode_counting_loops(&mut state, &packed, &retry_options, None)?;
-                let words = |segments: &[Segment]| -> usize {
-                    segments.iter().map(|s| s.words.len()).sum()
-                };
                 tracing::debug!(
                     loops,
                     retry_loops,
-                    words = words(&piece),
+                    words = first.words,
                     retry_words = words(&retry),
                     "decoded a looping piece again"
                 );
-                if retry_loops < loops || (retry_loops == loops && words(&retry) > words(&piece)) {
+                if first.retry_is_better(retry_loops, words(&retry)) {
                     piece = retry;
                 }
             }
@@ -707,6 +740,34 @@ fn check_ggml_magic(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loop_is_retried_once_with_the_base_prompt_and_fallback_temperatures() {
+        let options = DecodeOptions {
+            initial_prompt: Some("Bas. Tidigare text".into()),
+            temperature_increment: 0.0,
+            ..DecodeOptions::default()
+        };
+        let clean = LoopRetry { loops: 0, words: 9 };
+        assert!(clean.options(&options, Some("Bas.".into())).is_none());
+        let looped = LoopRetry { loops: 1, words: 3 };
+        let retry = looped
+            .options(&options, Some("Bas.".into()))
+            .expect("a loop is retried");
+        assert_eq!(retry.initial_prompt.as_deref(), Some("Bas."));
+        assert!(retry.temperature_increment > 0.0);
+        // A decode that fell back on temperatures itself is not decoded a third time.
+        assert!(looped.options(&retry, Some("Bas.".into())).is_none());
+    }
+
+    #[test]
+    fn the_retry_is_kept_when_it_loops_less_or_says_more() {
+        let first = LoopRetry { loops: 2, words: 5 };
+        assert!(first.retry_is_better(1, 2));
+        assert!(first.retry_is_better(2, 6));
+        assert!(!first.retry_is_better(2, 5));
+        assert!(!first.retry_is_better(3, 40));
+    }
 
     fn segment(text: &str) -> Segment {
         Segment {

@@ -26,8 +26,7 @@ use std::sync::Arc;
 
 use crate::audio::SAMPLE_RATE;
 use crate::recognize::{
-    guard, DecodeOptions, DecoderState, PackedSpeech, Recognizer, Segment, Word,
-    LOOP_RETRY_TEMPERATURE_INCREMENT,
+    guard, DecodeOptions, DecoderState, LoopRetry, PackedSpeech, Recognizer, Segment, Word,
 };
 use crate::{Error, Result};
 
@@ -577,19 +576,20 @@ impl LiveStream {
 
     /// The last decode of an utterance. Its words are final: an interim decode that loops is
     /// decoded again a moment later, this one never is, and a loop here loses the rest of the
-    /// utterance for good. So a looping final decode is repeated the way whisper's own
-    /// fallback would, and with the base prompt alone (a loop often starts by copying the
-    /// committed text in the prompt); the retry is kept when it loops less or says more.
+    /// utterance for good, so a looping final decode is retried ([`LoopRetry`]).
     fn final_decode(&mut self, from: f64, to: f64) -> Result<Vec<Word>> {
         let mut options = self.config.decode.clone();
         options.initial_prompt = self.prompt();
         let (words, loops) = self.decode_range_with(from, to, &options)?;
-        if loops == 0 || options.temperature_increment > 0.0 {
+        let first = LoopRetry {
+            loops,
+            words: words.len(),
+        };
+        let Some(retry_options) = first.options(&options, self.base_prompt().map(str::to_owned))
+        else {
             return Ok(words);
-        }
-        options.initial_prompt = self.base_prompt().map(str::to_owned);
-        options.temperature_increment = LOOP_RETRY_TEMPERATURE_INCREMENT;
-        let (retry, retry_loops) = self.decode_range_with(from, to, &options)?;
+        };
+        let (retry, retry_loops) = self.decode_range_with(from, to, &retry_options)?;
         tracing::debug!(
             loops,
             retry_loops,
@@ -597,13 +597,11 @@ impl LiveStream {
             retry = %join_words(&retry),
             "decoded a looping final again"
         );
-        Ok(
-            if retry_loops < loops || (retry_loops == loops && retry.len() > words.len()) {
-                retry
-            } else {
-                words
-            },
-        )
+        Ok(if first.retry_is_better(retry_loops, retry.len()) {
+            retry
+        } else {
+            words
+        })
     }
 
     /// Decodes buffer audio between two stream times with `options` (its context is the
