@@ -292,6 +292,17 @@ fn misheard_units_after_numbers() {
             "Ena periltro mg 1 x 1",
         ),
         ("visste inte milligrammet", "Visste inte milligrammet"),
+        // The dosing's "ett" glued onto a misheard unit, and the number's last vowel run
+        // into it.
+        (
+            "Losartan femtio millgrammet gånger ett",
+            "Losartan 50 mg 1 x 1",
+        ),
+        (
+            "Sertralin femtio omillgrannet gånger ett",
+            "Sertralin 50 mg 1 x 1",
+        ),
+        ("sprang femtio meteret", "Sprang 50 meteret"),
     ] {
         assert_eq!(written(spoken), expected, "{spoken}");
     }

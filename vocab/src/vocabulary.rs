@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::index::{stemming_analyzer, TermIndex};
 use crate::model::{
     shipped_sources, Abbreviation, Area, Diagnosis, Drug, Heading, SourceText, Sources, Template,
-    Unit,
+    Unit, UnitKind,
 };
 use crate::phonetic::{loose_phonetic_key, loosen_key, phonetic_key, similarity};
 
@@ -642,13 +642,25 @@ impl Vocabulary {
     /// The unit a misheard word after a number sounds like ("miljgräm" → mg): a unit said in
     /// one long word (at least [`UNIT_BY_SOUND_MIN_LETTERS`] letters) whose
     /// [`loose_phonetic_key`] starts alike and is at most a quarter different, and no other
-    /// unit as close.
+    /// unit as close. A dose's unit may carry the "ett" of its dosing glued on
+    /// ("millgrammet").
     pub fn unit_by_sound(&self, word: &str) -> Option<&Unit> {
         let heard = normalize(word);
         if heard.chars().count() < 6 || !heard.chars().all(char::is_alphabetic) {
             return None;
         }
-        let key = loose_phonetic_key(&heard);
+        self.unit_sounding_like(&heard).or_else(|| {
+            // A dose's "ett" glued on ("millgrammet" for "milligram ett").
+            let stem = heard
+                .strip_suffix("ett")
+                .or_else(|| heard.strip_suffix("et"))?;
+            self.unit_sounding_like(stem)
+                .filter(|unit| unit.kind == UnitKind::Dose)
+        })
+    }
+
+    fn unit_sounding_like(&self, heard: &str) -> Option<&Unit> {
+        let key = loose_phonetic_key(heard);
         let mut best: Option<(f32, usize)> = None;
         let mut tied = false;
         for &(ref spoken, i) in &self.units_by_spoken {

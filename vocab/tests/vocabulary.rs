@@ -79,6 +79,20 @@ fn clinical_words_are_shipped_and_found_by_loose_sound() -> Result<(), Error> {
 }
 
 #[test]
+fn units_by_sound_take_a_doses_glued_one_but_no_short_words() -> Result<(), Error> {
+    let vocab = Vocabulary::builtin()?;
+    let written = |heard: &str| vocab.unit_by_sound(heard).map(|unit| unit.written.clone());
+    assert_eq!(written("miljgräm").as_deref(), Some("mg"));
+    assert_eq!(written("millgrammet").as_deref(), Some("mg"));
+    assert_eq!(written("millgrammett").as_deref(), Some("mg"));
+    // Only a dose carries the dosing's "ett"; a short or unlike word is no unit.
+    assert_eq!(written("meteret"), None);
+    assert_eq!(written("gram"), None);
+    assert_eq!(written("mamma"), None);
+    Ok(())
+}
+
+#[test]
 fn headings_resolve_from_aliases() -> Result<(), Error> {
     let vocab = Vocabulary::builtin()?;
     let resolve = |s: &str| vocab.resolve_heading(s).map(|h| h.name.clone());
