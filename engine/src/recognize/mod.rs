@@ -388,7 +388,8 @@ impl Recognizer {
                 loops,
                 words: words(&piece),
             };
-            // A decoder loop lost the rest of the piece: without the text before it.
+            // A decoder loop lost the rest of the piece; the retry goes without the text before
+            // it, which the loop often started by copying.
             if let Some(retry_options) =
                 first.options(&piece_options, options.initial_prompt.clone())
             {

@@ -635,7 +635,10 @@ impl LiveStream {
                 .decode_counting_loops(&mut self.decoder, &packed, &options, None)?;
         tracing::debug!(
             audio_s = seconds((b - a) as u64),
-            prompt_chars = options.initial_prompt.as_deref().map_or(0, str::len),
+            prompt_chars = options
+                .initial_prompt
+                .as_deref()
+                .map_or(0, |p| p.chars().count()),
             took_s = started.elapsed().as_secs_f64(),
             "live decode"
         );
