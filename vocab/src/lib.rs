@@ -38,6 +38,6 @@ pub use model::{
 };
 pub use phonetic::{edit_distance, loose_phonetic_key, phonetic_key, similarity};
 pub use vocabulary::{
-    normalize, stem, stem_all, HeadingMatch, MatchMethod, Term, TermKind, TermMatch, TermMention,
-    Vocabulary,
+    normalize, stem, stem_all, without_glued_one, HeadingMatch, MatchMethod, Term, TermKind,
+    TermMatch, TermMention, Vocabulary,
 };

@@ -130,6 +130,12 @@ pub struct Vocabulary {
     index: TermIndex,
 }
 
+/// A lowercase word without the dose's "ett" the recognizer glued onto it ("millgrammet" →
+/// "millgramm"), or `None` when it does not end in one.
+pub fn without_glued_one(word: &str) -> Option<&str> {
+    word.strip_suffix("ett").or_else(|| word.strip_suffix("et"))
+}
+
 /// Lowercases, trims surrounding punctuation and collapses whitespace.
 pub fn normalize(text: &str) -> String {
     text.split_whitespace()
@@ -650,11 +656,7 @@ impl Vocabulary {
             return None;
         }
         self.unit_sounding_like(&heard).or_else(|| {
-            // A dose's "ett" glued on ("millgrammet" for "milligram ett").
-            let stem = heard
-                .strip_suffix("ett")
-                .or_else(|| heard.strip_suffix("et"))?;
-            self.unit_sounding_like(stem)
+            self.unit_sounding_like(without_glued_one(&heard)?)
                 .filter(|unit| unit.kind == UnitKind::Dose)
         })
     }

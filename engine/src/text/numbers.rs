@@ -5,7 +5,7 @@
 //! (Språkrådet: 1–12 in words), except before a unit of time or "gånger", as notes write them.
 //! Also the spoken forms of abbreviations ("se er pe" → "CRP"), which must be joined first.
 
-use skriva_vocab::{normalize, Unit, UnitKind, Vocabulary};
+use skriva_vocab::{normalize, without_glued_one, Unit, UnitKind, Vocabulary};
 
 use super::tokens::{Item, Kind};
 
@@ -518,7 +518,7 @@ fn times_a_day(items: &[Item], after_dose: bool) -> Option<(String, usize)> {
 /// Whether a unit word, lowercase, ends in the dose's "ett" the recognizer glued on
 /// ("milligrammet").
 fn ends_in_glued_one(word: &str) -> bool {
-    word.ends_with("et") || word.ends_with("ett")
+    without_glued_one(word).is_some()
 }
 
 /// A dose's unit with its "ett" glued on and the rest of the dosing after it, where the
