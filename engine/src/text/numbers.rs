@@ -515,21 +515,14 @@ fn times_a_day(items: &[Item], after_dose: bool) -> Option<(String, usize)> {
         .then(|| (right.text, 1 + right.words))
 }
 
-/// Whether a unit word, lowercase, ends in the dose's "ett" the recognizer glued on
-/// ("milligrammet").
-fn ends_in_glued_one(word: &str) -> bool {
-    without_glued_one(word).is_some()
-}
-
 /// A dose's unit with its "ett" glued on and the rest of the dosing after it, where the
 /// recognizer lost the amount into the drug's name ("Ena Periltro miligrammet gånger rätt"
 /// for "Enalapril tio milligram ett gånger ett"): the unit and the dosing are written
 /// ("mg 1 x 1"), the lost amount is not guessed. `(text, words used)`.
 fn dose_without_its_amount(items: &[Item], vocab: &Vocabulary) -> Option<(String, usize)> {
     let word = word_at(items, 0)?;
-    if !ends_in_glued_one(&word) {
-        return None;
-    }
+    // Only a unit word that ends in the dosing's "ett".
+    without_glued_one(&word)?;
     let unit = vocab
         .unit_by_sound(&word)
         .filter(|unit| unit.kind == UnitKind::Dose)?;
@@ -835,7 +828,7 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             // "femtio milligram ett gånger ett").
             let glued_one = rest
                 .get(unit_words - 1)
-                .is_some_and(|w| ends_in_glued_one(&w.to_lowercase()));
+                .is_some_and(|w| without_glued_one(&w.to_lowercase()).is_some());
             if let Some((times, words)) = times_a_day(&items[i + used..], true) {
                 if glued_one {
                     text = format!("{text} 1 x {times}");
