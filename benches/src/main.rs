@@ -69,6 +69,10 @@ struct StructureArgs {
     /// Do not condition a piece on the text decoded before it.
     #[arg(long)]
     no_context: bool,
+    /// Also score plain Whisper on each audio clip (no VAD, prompt, formatting or
+    /// structuring; beam 5, temperature fallback, 30 s windows), as the baseline.
+    #[arg(long)]
+    plain: bool,
     /// Temperature step of whisper's fallback decoding, 0 for none [default: as `skriva
     /// transcribe --structure`].
     #[arg(long)]
@@ -360,6 +364,12 @@ fn structure(args: &StructureArgs) -> Result<()> {
             },
             limit: args.limit,
             words_cache: args.words_cache.clone(),
+            plain: args
+                .plain
+                .then(|| skriva_engine::recognize::RecognizerConfig {
+                    vad_model: None,
+                    ..config.clone()
+                }),
         };
         cases.extend(bench::audio_cases(corpus, &config, &vocab, &settings)?);
         model_used = Some(model);

@@ -30,6 +30,9 @@ pub enum Level {
     Text,
     /// The recognizer's output on the audio.
     Audio,
+    /// Plain Whisper's output on the audio, scored as it comes: the baseline the engine's
+    /// segmentation, prompt, formatting, correction and structuring are measured against.
+    Plain,
 }
 
 /// One note to structure and its reference.
@@ -156,6 +159,23 @@ pub struct AudioSettings {
     /// A folder keeping each clip's recognized words, keyed by clip, model and decoding
     /// options, so a change to the text stages is measured without recognizing again.
     pub words_cache: Option<PathBuf>,
+    /// Also recognize each clip as plain Whisper does ([`plain_decode_options`], no VAD) for
+    /// a [`Level::Plain`] case beside the audio one.
+    pub plain: Option<RecognizerConfig>,
+}
+
+/// Decoding as plain Whisper does it (whisper.cpp's command-line defaults): beam 5 with
+/// temperature fallback in steps of 0.2, whisper's 30 s windows over the whole clip, each
+/// window conditioned on the text before it, no prompt. The clip's language is given.
+pub fn plain_decode_options() -> DecodeOptions {
+    DecodeOptions {
+        beam_size: 5,
+        temperature_increment: 0.2,
+        chunk_s: 0.0,
+        initial_prompt: None,
+        use_context: true,
+        ..DecodeOptions::default()
+    }
 }
 
 /// The dictation clips of a manifest (rows with a `note`), transcribed once each with the
@@ -178,7 +198,11 @@ pub fn audio_cases(
     if clips.is_empty() {
         bail!("{}: no clips with a written `note`", manifest.display());
     }
-    let mut recognizer = None;
+    let mut recognizer = CachedRecognizer::new(config, settings.words_cache.as_deref());
+    let mut plain = settings
+        .plain
+        .as_ref()
+        .map(|config| CachedRecognizer::new(config, settings.words_cache.as_deref()));
     let mut cases = Vec::with_capacity(clips.len());
     for (n, clip) in clips.iter().enumerate() {
         let template = match clip.meta.get("domain").map(String::as_str) {
@@ -190,44 +214,8 @@ pub fn audio_cases(
             initial_prompt: settings.prompt.then_some(prompt_text),
             ..settings.decode.clone()
         };
-        let cached = settings
-            .words_cache
-            .as_ref()
-            .map(|dir| dir.join(cache_name(&clip.id, &config.model, &options)));
-        let words = match cached.as_ref().filter(|p| p.is_file()) {
-            Some(path) => serde_json::from_slice(&std::fs::read(path)?)
-                .with_context(|| format!("cannot read {}", path.display()))?,
-            None => {
-                if recognizer.is_none() {
-                    recognizer = Some(
-                        Recognizer::load(config)
-                            .with_context(|| format!("cannot load {}", config.model.display()))?,
-                    );
-                }
-                let Some(recognizer) = recognizer.as_ref() else {
-                    bail!("no recognizer");
-                };
-                let transcript = recognizer
-                    .transcribe_file(&clip.audio, &options, None)
-                    .with_context(|| format!("cannot transcribe {}", clip.audio.display()))?;
-                tracing::info!(
-                    clip = %clip.id,
-                    "{}/{}: {}",
-                    n + 1,
-                    clips.len(),
-                    transcript.text
-                );
-                let words = spoken_words(&transcript.segments);
-                if let Some(path) = &cached {
-                    if let Some(dir) = path.parent() {
-                        std::fs::create_dir_all(dir)?;
-                    }
-                    std::fs::write(path, serde_json::to_vec(&words)?)
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                }
-                words
-            }
-        };
+        let progress = format!("{}/{}", n + 1, clips.len());
+        let words = recognizer.words(&clip.id, &clip.audio, &options, &progress)?;
         let note = clip
             .meta
             .get("note")
@@ -242,8 +230,75 @@ pub fn audio_cases(
             expected: parse_written_note(note)
                 .with_context(|| format!("{}: note column", clip.id))?,
         });
+        if let Some(plain) = plain.as_mut() {
+            let words = plain.words(
+                &format!("{}.plain", clip.id),
+                &clip.audio,
+                &plain_decode_options(),
+                &progress,
+            )?;
+            cases.push(BenchCase {
+                level: Level::Plain,
+                input: Input::Words(words),
+                ..cases[cases.len() - 1].clone()
+            });
+        }
     }
     Ok(cases)
+}
+
+/// A recognizer, loaded at its first use, whose words are kept in a cache folder.
+struct CachedRecognizer<'a> {
+    config: &'a RecognizerConfig,
+    cache: Option<&'a Path>,
+    loaded: Option<Recognizer>,
+}
+
+impl<'a> CachedRecognizer<'a> {
+    fn new(config: &'a RecognizerConfig, cache: Option<&'a Path>) -> Self {
+        Self {
+            config,
+            cache,
+            loaded: None,
+        }
+    }
+
+    /// The words recognized in `audio` (kept under `key` in the cache).
+    fn words(
+        &mut self,
+        key: &str,
+        audio: &Path,
+        options: &DecodeOptions,
+        progress: &str,
+    ) -> Result<Vec<SpokenWord>> {
+        let cached = self
+            .cache
+            .map(|dir| dir.join(cache_name(key, &self.config.model, options)));
+        if let Some(path) = cached.as_ref().filter(|p| p.is_file()) {
+            return serde_json::from_slice(&std::fs::read(path)?)
+                .with_context(|| format!("cannot read {}", path.display()));
+        }
+        let recognizer = match &mut self.loaded {
+            Some(recognizer) => recognizer,
+            None => self.loaded.insert(
+                Recognizer::load(self.config)
+                    .with_context(|| format!("cannot load {}", self.config.model.display()))?,
+            ),
+        };
+        let transcript = recognizer
+            .transcribe_file(audio, options, None)
+            .with_context(|| format!("cannot transcribe {}", audio.display()))?;
+        tracing::info!(clip = key, "{progress}: {}", transcript.text);
+        let words = spoken_words(&transcript.segments);
+        if let Some(path) = &cached {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(path, serde_json::to_vec(&words)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(words)
+    }
 }
 
 /// The cache file of a clip's words: the clip, the model and every decoding option that
@@ -365,6 +420,15 @@ pub fn score_case(case: &BenchCase, correction: bool, vocab: &Vocabulary) -> Res
         ..journal::format_options(case.mode)
     };
     let note = match &case.input {
+        // Plain Whisper's text as it comes, in one untitled section.
+        Input::Words(words) if case.level == Level::Plain => Note {
+            sections: vec![Section {
+                heading: String::new(),
+                text: skriva_engine::text::words_text(words),
+                spans: Vec::new(),
+            }],
+            ..Note::default()
+        },
         Input::Script(script) => {
             journal::structure_with(script, case.mode, template, vocab, options)?
         }
@@ -398,12 +462,17 @@ pub fn score_case(case: &BenchCase, correction: bool, vocab: &Vocabulary) -> Res
 pub fn run(cases: &[BenchCase], vocab: &Vocabulary) -> Result<(Vec<Row>, Vec<CaseScore>)> {
     let mut rows = Vec::new();
     let mut scores = Vec::new();
-    for level in [Level::Text, Level::Audio] {
+    for level in [Level::Text, Level::Audio, Level::Plain] {
         let of_level: Vec<&BenchCase> = cases.iter().filter(|c| c.level == level).collect();
         if of_level.is_empty() {
             continue;
         }
-        for correction in [false, true] {
+        // Plain Whisper's text is not formatted or corrected.
+        let corrections: &[bool] = match level {
+            Level::Plain => &[false],
+            _ => &[false, true],
+        };
+        for &correction in corrections {
             let mut row = Row {
                 level,
                 correction,
@@ -465,10 +534,16 @@ impl StructureReport {
                     Level::Text => "text (spoken script)",
                     Level::Audio if self.prompt => "audio (recognizer, template prompt)",
                     Level::Audio => "audio (recognizer, no prompt)",
+                    Level::Plain =>
+                        "audio, plain Whisper (no VAD, prompt, formatting or structuring)",
                 },
                 if row.correction { "on" } else { "off" },
                 row.cases,
-                percent(row.section_accuracy),
+                // Plain text has no headings to place words under.
+                match row.level {
+                    Level::Plain => "–".to_string(),
+                    _ => percent(row.section_accuracy),
+                },
                 percent(row.term_recall),
                 percent(row.term_precision),
                 percent(row.format_exactness),
