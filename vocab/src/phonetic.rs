@@ -127,13 +127,22 @@ pub(crate) fn loosen_key(key: &str) -> String {
 /// Similarity in `0.0..=1.0` of two strings by edit distance over characters
 /// (1.0 = equal). Case-insensitive.
 pub fn similarity(a: &str, b: &str) -> f32 {
-    let a: Vec<char> = a.chars().flat_map(char::to_lowercase).collect();
-    let b: Vec<char> = b.chars().flat_map(char::to_lowercase).collect();
+    similarity_of_chars(&lowercase_chars(a), &lowercase_chars(b))
+}
+
+/// A string's characters lowercased, as [`similarity`] compares them.
+pub(crate) fn lowercase_chars(text: &str) -> Vec<char> {
+    text.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// [`similarity`] of strings already made [`lowercase_chars`], for callers that compare one
+/// string with many.
+pub(crate) fn similarity_of_chars(a: &[char], b: &[char]) -> f32 {
     let longest = a.len().max(b.len());
     if longest == 0 {
         return 1.0;
     }
-    1.0 - edit_distance(&a, &b) as f32 / longest as f32
+    1.0 - edit_distance(a, b) as f32 / longest as f32
 }
 
 /// Levenshtein distance between two character sequences.

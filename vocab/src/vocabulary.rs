@@ -15,7 +15,9 @@ use crate::model::{
     shipped_sources, Abbreviation, Area, Diagnosis, Drug, Heading, SourceText, Sources, Template,
     Unit, UnitKind,
 };
-use crate::phonetic::{loose_phonetic_key, loosen_key, phonetic_key, similarity};
+use crate::phonetic::{
+    loose_phonetic_key, loosen_key, lowercase_chars, phonetic_key, similarity, similarity_of_chars,
+};
 
 /// Bumped whenever the index layout changes, so stored indexes are rebuilt.
 const INDEX_FORMAT: &str = "skriva-vocab-index-1";
@@ -124,10 +126,45 @@ pub struct Vocabulary {
     by_form: HashMap<String, Vec<usize>>,
     by_stems: HashMap<String, Vec<usize>>,
     heading_by_alias: HashMap<String, usize>,
+    /// Every alias of [`Vocabulary::heading_by_alias`] with its sounds worked out, in alias
+    /// order: the fuzzy heading matches compare each recognized word with all of them.
+    heading_sounds: Vec<AliasSound>,
     heading_by_heard: HashMap<String, usize>,
     abbreviation_by_spoken: HashMap<String, usize>,
     units_by_spoken: Vec<(Vec<String>, usize)>,
     index: TermIndex,
+}
+
+/// A heading alias and what the fuzzy heading matches compare of it, computed once.
+#[derive(Debug)]
+struct AliasSound {
+    alias: String,
+    heading: usize,
+    /// The alias's characters and [`phonetic_key`] (for [`Vocabulary::match_heading`]).
+    chars: Vec<char>,
+    key: String,
+    /// The alias written as one word, with its soft "g" as said, and the phonetic keys of
+    /// that and of the alias as one word as spelled (for
+    /// [`Vocabulary::match_heading_by_sound`]).
+    joined: Vec<char>,
+    joined_key: Vec<char>,
+    written_key: Vec<char>,
+}
+
+impl AliasSound {
+    fn new(alias: &str, heading: usize) -> Self {
+        let written = alias.split(' ').collect::<String>();
+        let joined = soft_g(&written);
+        AliasSound {
+            alias: alias.to_owned(),
+            heading,
+            chars: lowercase_chars(alias),
+            key: phonetic_key(alias),
+            joined_key: lowercase_chars(&phonetic_key(&joined)),
+            written_key: lowercase_chars(&phonetic_key(&written)),
+            joined: lowercase_chars(&joined),
+        }
+    }
 }
 
 /// A lowercase word without the dose's "ett" the recognizer glued onto it ("millgrammet" →
@@ -368,6 +405,11 @@ impl Vocabulary {
                 heading_by_heard.entry(normalize(heard)).or_insert(i);
             }
         }
+        let mut heading_sounds: Vec<AliasSound> = heading_by_alias
+            .iter()
+            .map(|(alias, &i)| AliasSound::new(alias, i))
+            .collect();
+        heading_sounds.sort_by(|a, b| a.alias.cmp(&b.alias));
         let mut abbreviation_by_spoken = HashMap::new();
         for (i, abbreviation) in sources.abbreviations.iter().enumerate() {
             abbreviation_by_spoken.insert(normalize(&abbreviation.short), i);
@@ -404,6 +446,7 @@ impl Vocabulary {
             by_form,
             by_stems,
             heading_by_alias,
+            heading_sounds,
             heading_by_heard,
             abbreviation_by_spoken,
             units_by_spoken,
@@ -526,19 +569,20 @@ impl Vocabulary {
             return None;
         }
         let key = phonetic_key(&first);
+        let first_chars = lowercase_chars(&first);
         let mut best: Option<(f32, usize, &str)> = None;
-        for (alias, &i) in &self.heading_by_alias {
-            if alias.contains(' ') {
+        for sound in &self.heading_sounds {
+            if sound.alias.contains(' ') {
                 continue;
             }
-            let score = if phonetic_key(alias) == key {
+            let score = if sound.key == key {
                 0.95
             } else {
-                similarity(alias, &first)
+                similarity_of_chars(&sound.chars, &first_chars)
             };
-            let one_edit = 1.0 - 1.0 / alias.chars().count().max(first.chars().count()) as f32;
+            let one_edit = 1.0 - 1.0 / sound.chars.len().max(first_chars.len()) as f32;
             if score >= one_edit.min(0.95) - 1e-4 && best.is_none_or(|(s, _, _)| score > s) {
-                best = Some((score, i, alias));
+                best = Some((score, sound.heading, &sound.alias));
             }
         }
         best.map(|(_, i, alias)| HeadingMatch {
@@ -593,21 +637,18 @@ impl Vocabulary {
                 (None, Some(rest)) => format!("åt{rest}"),
                 _ => joined,
             };
-            let key = phonetic_key(&joined);
-            for (alias, &i) in &self.heading_by_alias {
-                let alias_written = alias.split(' ').collect::<String>();
-                let alias_joined = soft_g(&alias_written);
-                let (a, b) = (
-                    alias_joined.chars().count() as f32,
-                    joined.chars().count() as f32,
-                );
+            let key = lowercase_chars(&phonetic_key(&joined));
+            let joined = lowercase_chars(&joined);
+            for sound in &self.heading_sounds {
+                let (a, b) = (sound.joined.len() as f32, joined.len() as f32);
                 if !(0.7..=1.43).contains(&(a / b)) {
                     continue;
                 }
+                let (i, alias) = (sound.heading, sound.alias.as_str());
                 // The recognizer writes a soft "g" as said ("järd") or as spelled ("gärd").
-                let score = similarity(&alias_joined, &joined)
-                    .max(similarity(&phonetic_key(&alias_joined), &key))
-                    .max(similarity(&phonetic_key(&alias_written), &key));
+                let score = similarity_of_chars(&sound.joined, &joined)
+                    .max(similarity_of_chars(&sound.joined_key, &key))
+                    .max(similarity_of_chars(&sound.written_key, &key));
                 // Fewer words for the same score: a heading is usually one word.
                 let better = best.is_none_or(|(s, _, words, _)| {
                     score > s + 1e-4 || ((score - s).abs() <= 1e-4 && n < words)
