@@ -195,20 +195,42 @@ fn kom_is_comma(before: &str, next: Option<&str>) -> bool {
 /// A command word, allowing the recognizer's spellings by sound ("kålon", "kulam", "konna")
 /// and, for long words, one wrong letter ("rebrik", "frågetäcken").
 fn command_word(text: &str) -> Option<Word> {
+    /// Least [`similarity`] of a long command word's misspelling.
+    const MIN_SIMILARITY: f32 = 0.83;
     let lower = text.to_lowercase();
     if let Some(&(_, word)) = COMMAND_WORDS.iter().find(|(w, _)| *w == lower) {
         return Some(word);
     }
     let key = phonetic_key(&lower);
-    for &(spelled, word) in &COMMAND_WORDS {
-        if spelled.len() >= 5 && phonetic_key(spelled) == key {
+    let letters = lower.chars().count();
+    for (&(spelled, word), spelled_key) in COMMAND_WORDS.iter().zip(command_word_keys()) {
+        if spelled.len() >= 5 && *spelled_key == key {
             return Some(word);
         }
-        if spelled.chars().count() >= 6 && similarity(spelled, &lower) >= 0.83 {
+        let spelled_letters = spelled.chars().count();
+        // Words whose lengths differ by more than the similarity allows need no comparing:
+        // the edit distance is at least the difference.
+        let longest = spelled_letters.max(letters) as f32;
+        let at_most = 1.0 - spelled_letters.abs_diff(letters) as f32 / longest;
+        if spelled_letters >= 6
+            && at_most >= MIN_SIMILARITY
+            && similarity(spelled, &lower) >= MIN_SIMILARITY
+        {
             return Some(word);
         }
     }
     misheard_short_command(&lower)
+}
+
+/// The [`phonetic_key`] of each of [`COMMAND_WORDS`], in its order, worked out once.
+fn command_word_keys() -> &'static [String] {
+    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        COMMAND_WORDS
+            .iter()
+            .map(|(spelled, _)| phonetic_key(spelled))
+            .collect()
+    })
 }
 
 /// Whether `text` is a command that ends a clause: punkt, komma, semikolon, frågetecken,
