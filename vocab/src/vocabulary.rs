@@ -123,6 +123,8 @@ pub struct HeadingMatch<'v> {
 pub struct Vocabulary {
     sources: Sources,
     terms: Vec<Term>,
+    /// What [`Vocabulary::lookup`] compares of each term, by the term's index.
+    term_sounds: Vec<TermSound>,
     by_form: HashMap<String, Vec<usize>>,
     by_stems: HashMap<String, Vec<usize>>,
     heading_by_alias: HashMap<String, usize>,
@@ -133,6 +135,29 @@ pub struct Vocabulary {
     abbreviation_by_spoken: HashMap<String, usize>,
     units_by_spoken: Vec<(Vec<String>, usize)>,
     index: TermIndex,
+}
+
+/// A term's form as [`Vocabulary::lookup`] compares it: lowercase, its characters, its
+/// phonetic key and the loose key's characters, computed once.
+#[derive(Debug)]
+struct TermSound {
+    lower: String,
+    chars: Vec<char>,
+    key: String,
+    loose: Vec<char>,
+}
+
+impl TermSound {
+    fn new(form: &str) -> Self {
+        let lower = form.to_lowercase();
+        let key = phonetic_key(&lower);
+        TermSound {
+            chars: lowercase_chars(&lower),
+            loose: lowercase_chars(&loosen_key(&key)),
+            lower,
+            key,
+        }
+    }
 }
 
 /// A heading alias and what the fuzzy heading matches compare of it, computed once.
@@ -440,9 +465,11 @@ impl Vocabulary {
             indexed = index.len(),
             "vocabulary loaded"
         );
+        let term_sounds = terms.iter().map(|t| TermSound::new(&t.form)).collect();
         Ok(Vocabulary {
             sources,
             terms,
+            term_sounds,
             by_form,
             by_stems,
             heading_by_alias,
@@ -776,22 +803,23 @@ impl Vocabulary {
             return Ok(Vec::new());
         }
         let key = phonetic_key(&query);
-        let loose_key = loosen_key(&key);
+        let loose_key = lowercase_chars(&loosen_key(&key));
+        let query_chars = lowercase_chars(&query);
         let mut best: BTreeMap<usize, (f32, MatchMethod)> = BTreeMap::new();
         for id in self.index.candidates(&query)? {
-            let term = &self.terms[id];
-            let form = term.form.to_lowercase();
-            let (score, method) = if form == query {
+            let Some(form) = self.term_sounds.get(id) else {
+                continue;
+            };
+            let (score, method) = if form.lower == query {
                 (1.0, MatchMethod::Exact)
             } else {
-                let spelled = similarity(&form, &query);
-                let form_key = phonetic_key(&form);
-                if form_key == key {
+                let spelled = similarity_of_chars(&form.chars, &query_chars);
+                if form.key == key {
                     (0.9_f32.max(spelled).min(0.99), MatchMethod::Phonetic)
                 } else {
                     // Near in sound counts a little less than near in spelling, and never
                     // more than the same sound.
-                    let heard = (similarity(&loosen_key(&form_key), &loose_key)
+                    let heard = (similarity_of_chars(&form.loose, &loose_key)
                         * LOOSE_SOUND_WEIGHT)
                         .min(0.9);
                     if heard > spelled {
