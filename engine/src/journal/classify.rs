@@ -171,6 +171,9 @@ fn word_matches(cue: &CueWord, word: &str) -> bool {
         }
         // Abbreviations of one or two letters take no endings: "at" is not "att", "g" not "ge".
         CueWord::Word(cue) if cue.chars().count() <= 2 => word == cue,
+        // Every inflection and compound holds the cue itself; most words do not (one search
+        // instead of one comparison per ending).
+        CueWord::Word(cue) if !word.contains(cue.as_str()) => false,
         CueWord::Word(cue) => INFLECTIONS.iter().any(|ending| {
             word.strip_suffix(ending).is_some_and(|stem| {
                 stem == cue || (cue.chars().count() >= 5 && stem.ends_with(cue.as_str()))
