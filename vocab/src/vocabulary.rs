@@ -819,8 +819,7 @@ impl Vocabulary {
                 } else {
                     // Near in sound counts a little less than near in spelling, and never
                     // more than the same sound.
-                    let heard = (similarity_of_chars(&form.loose, &loose_key)
-                        * LOOSE_SOUND_WEIGHT)
+                    let heard = (similarity_of_chars(&form.loose, &loose_key) * LOOSE_SOUND_WEIGHT)
                         .min(0.9);
                     if heard > spelled {
                         (heard, MatchMethod::Phonetic)
