@@ -377,3 +377,34 @@ fn a_relatives_illness_is_heredity_and_short_cues_are_whole_words() {
         ]
     );
 }
+
+#[test]
+fn a_lone_sentence_between_two_of_one_topic_stays_with_them() {
+    // "hemtjänsten" is a cue for the social history, but the exchange sits between two about
+    // the medicines and says nothing stronger for anything else.
+    let n = note(
+        "Vilka mediciner tar du? Enalapril tio milligram på morgonen. Ska jag säga till hemtjänsten om det? Ja, gärna. Tar du något mot smärta? Alvedon ibland.",
+        Mode::Ambient,
+        "primarvard-lakarbesok",
+    );
+    let sections = placed(&n);
+    let medicines = sections
+        .iter()
+        .find(|(h, _)| *h == "Läkemedel")
+        .map(|(_, t)| *t)
+        .unwrap_or_default();
+    assert!(
+        medicines.contains("hemtjänsten") && medicines.contains("Alvedon"),
+        "{sections:?}"
+    );
+    assert_eq!(sections.len(), 1, "{sections:?}");
+
+    // A sentence with cues of its own for another heading keeps it.
+    let n = note(
+        "Vilka mediciner tar du? Enalapril tio milligram på morgonen. Röker du? Nej, jag slutade röka för tio år sedan. Tar du något mot smärta? Alvedon ibland.",
+        Mode::Ambient,
+        "primarvard-lakarbesok",
+    );
+    let headings: Vec<&str> = n.sections.iter().map(|s| s.heading.as_str()).collect();
+    assert!(headings.contains(&"Levnadsvanor"), "{:?}", placed(&n));
+}

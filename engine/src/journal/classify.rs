@@ -514,6 +514,24 @@ impl<'a> Classifier<'a> {
         }
     }
 
+    /// How much more the cues of `texts`, together, say for heading `a` than for `b` (after
+    /// a sentence placed under `previous`).
+    pub(crate) fn margin(
+        &self,
+        texts: &[&str],
+        previous: Option<usize>,
+        a: usize,
+        b: usize,
+    ) -> f32 {
+        let mut total = vec![0.0_f32; self.template.headings.len()];
+        for text in texts {
+            for (t, s) in total.iter_mut().zip(self.scores(text, previous)) {
+                *t += s;
+            }
+        }
+        total.get(a).copied().unwrap_or(0.0) - total.get(b).copied().unwrap_or(0.0)
+    }
+
     /// Where content goes when nothing else says: the history heading.
     pub(crate) fn default_heading(&self) -> usize {
         ["Aktuellt", "Anamnes"]

@@ -316,6 +316,7 @@ fn assemble(
     // In ambient mode a question waits for the sentence after it, its answer, so that the
     // two are placed together.
     let mut open_question: Option<(Sentence, Option<Break>)> = None;
+    let mut units: Vec<Unit> = Vec::new();
     // Places a sentence (or a question and its answer) by content, after the previous one.
     let mut place_by_content =
         |placed: &mut Vec<Placed>,
@@ -328,6 +329,18 @@ fn assemble(
                 }
                 None => classifier.classify(&first.text, previous_class),
             };
+            let mut unit = Unit {
+                start: placed.len(),
+                len: 0,
+                heading: i,
+                previous: previous_class,
+                texts: vec![first.text.clone()],
+            };
+            if let Some((a, _)) = &answer {
+                unit.texts.push(a.text.clone());
+            }
+            unit.len = 1 + usize::from(answer.is_some());
+            units.push(unit);
             previous_class = Some(i);
             after_answer = answer.is_some();
             for (sentence, break_before) in std::iter::once((first, first_break)).chain(answer) {
@@ -412,6 +425,7 @@ fn assemble(
     if let Some(question) = open_question.take() {
         place_by_content(&mut placed, question, None);
     }
+    bridge_excursions(&mut placed, &units, &classifier, template);
     let sections = build_sections(placed);
     let mut note = Note {
         metadata,
@@ -421,6 +435,53 @@ fn assemble(
     };
     suggest_codes(&mut note, vocab);
     note
+}
+
+/// One placement by content: the sentence (or question and answer) at `start..start + len`
+/// of the placed sentences, the heading it got and the heading before it.
+struct Unit {
+    start: usize,
+    len: usize,
+    heading: usize,
+    previous: Option<usize>,
+    texts: Vec<String>,
+}
+
+/// How much more a placement's own cues may say for its heading than for the heading on both
+/// sides of it and still be taken back there: one plain cue.
+const BRIDGE_MARGIN: f32 = 1.0;
+
+/// Takes a lone placement back under the heading of the placements on both sides when its own
+/// cues barely favoured another: the conversation (or dictation) did not leave the topic for
+/// one sentence ("Ska jag säga till hemtjänsten om det?" between two about the medicines).
+/// Placement goes sentence by sentence and cannot see the sentence after; this looks back
+/// once it can.
+fn bridge_excursions(
+    placed: &mut [Placed],
+    units: &[Unit],
+    classifier: &classify::Classifier<'_>,
+    template: &Template,
+) {
+    for k in 1..units.len().saturating_sub(1) {
+        let (before, unit, after) = (&units[k - 1], &units[k], &units[k + 1]);
+        // Nothing else (a spoken heading, its sentences) came between them.
+        let adjacent =
+            before.start + before.len == unit.start && unit.start + unit.len == after.start;
+        if !adjacent || before.heading != after.heading || unit.heading == before.heading {
+            continue;
+        }
+        let texts: Vec<&str> = unit.texts.iter().map(String::as_str).collect();
+        if classifier.margin(&texts, unit.previous, unit.heading, before.heading) > BRIDGE_MARGIN {
+            continue;
+        }
+        let Some(heading) = template.headings.get(before.heading) else {
+            continue;
+        };
+        for item in placed.iter_mut().skip(unit.start).take(unit.len) {
+            item.heading = heading.clone();
+            item.order = before.heading as f32;
+        }
+    }
 }
 
 fn build_sections(mut placed: Vec<Placed>) -> Vec<Section> {
