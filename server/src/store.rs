@@ -515,6 +515,12 @@ impl Store {
     /// Commits a final segment: appends it to the session's draft (re-structuring the note from
     /// all its finals) and records its `final` event, in one transaction. Only after this
     /// returns may the client be told.
+    ///
+    /// The note is structured outside the database lock, which every session shares: a long
+    /// draft takes tens of milliseconds to structure, and other sessions' audio and events
+    /// should not wait for it. The transaction then checks that the draft's finals are still
+    /// the ones structured (only this session appends to them) and otherwise structures
+    /// again inside it.
     pub fn commit_final(
         &self,
         session: &SessionRecord,
@@ -523,17 +529,29 @@ impl Store {
         payload: &str,
         notes: &crate::notes::Notes,
     ) -> Result<()> {
+        let draft_segments = |conn: &Connection| -> Result<String> {
+            Ok(conn.query_row(
+                "SELECT segments FROM drafts WHERE id = ?1",
+                [&session.draft_id],
+                |r| r.get(0),
+            )?)
+        };
+        let with_final = |segments_json: &str| -> Result<Vec<Segment>> {
+            let mut segments: Vec<Segment> = serde_json::from_str(segments_json)
+                .map_err(|e| Error::Internal(format!("draft segments unreadable: {e}")))?;
+            segments.push(segment.clone());
+            Ok(segments)
+        };
+        let read = draft_segments(&*self.lock()?)?;
+        let mut segments = with_final(&read)?;
+        let mut note = notes.structure(&segments, session.mode, &session.template);
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
-        let segments_json: String = tx.query_row(
-            "SELECT segments FROM drafts WHERE id = ?1",
-            [&session.draft_id],
-            |r| r.get(0),
-        )?;
-        let mut segments: Vec<Segment> = serde_json::from_str(&segments_json)
-            .map_err(|e| Error::Internal(format!("draft segments unreadable: {e}")))?;
-        segments.push(segment.clone());
-        let note = notes.structure(&segments, session.mode, &session.template);
+        let current = draft_segments(&tx)?;
+        if current != read {
+            segments = with_final(&current)?;
+            note = notes.structure(&segments, session.mode, &session.template);
+        }
         tx.execute(
             "UPDATE drafts SET segments = ?2, note = ?3, version = version + 1, updated_ms = ?4 WHERE id = ?1",
             params![session.draft_id, to_json(&segments)?, to_json(&note)?, now_ms()],
@@ -809,4 +827,66 @@ fn draft_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Draft>> {
         })
     })();
     Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+    use skriva_engine::recognize::Word;
+
+    fn said(text: &str, start: f64) -> Segment {
+        let words = text
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, w)| Word {
+                word: format!(" {w}"),
+                // Times that JSON carries exactly.
+                start: start + i as f64 * 0.5,
+                end: start + i as f64 * 0.5 + 0.25,
+                p: 0.9,
+            })
+            .collect::<Vec<_>>();
+        Segment {
+            start,
+            end: words.last().map_or(start, |w| w.end),
+            text: text.to_owned(),
+            words,
+        }
+    }
+
+    #[test]
+    fn finals_append_to_the_draft_and_restructure_its_note() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Internal(e.to_string()))?;
+        let store = Store::open(&dir.path().join("skriva.db"))?;
+        let notes = crate::notes::Notes::open(None, "primarvard-lakarbesok")?;
+        let user = store.insert_user("Anna Läkare", Role::Clinician, "SE1", "digest")?;
+        let session = store.create_session(&NewSession {
+            mode: SessionMode::Dictation,
+            patient_ref: "patient-1".into(),
+            clinician_hsa: "SE1".into(),
+            template: "primarvard-lakarbesok".into(),
+            created_by: user.id,
+        })?;
+        let finals = [
+            said(
+                "rubrik status blodtryck hundrafemtio över nittiofyra punkt",
+                0.0,
+            ),
+            said("rubrik bedömning hypertoni punkt", 4.0),
+        ];
+        for (seq, segment) in (1..).zip(&finals) {
+            store.commit_final(&session, segment, seq, r#"{"type":"final"}"#, &notes)?;
+        }
+        let draft = store
+            .draft(&session.draft_id)?
+            .ok_or_else(|| Error::Internal("no draft".into()))?;
+        assert_eq!(draft.segments, finals);
+        assert_eq!(
+            draft.note.to_text(),
+            "Status\nBlodtryck 150/94.\n\nBedömning\nHypertoni."
+        );
+        assert_eq!(store.committed_finals(&session.id)?, 2);
+        Ok(())
+    }
 }
