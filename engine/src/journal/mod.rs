@@ -329,18 +329,17 @@ fn assemble(
                 }
                 None => classifier.classify(&first.text, previous_class),
             };
-            let mut unit = Unit {
+            let texts: Vec<String> = std::iter::once(&first)
+                .chain(answer.as_ref().map(|(a, _)| a))
+                .map(|s| s.text.clone())
+                .collect();
+            units.push(Unit {
                 start: placed.len(),
-                len: 0,
+                len: texts.len(),
                 heading: i,
                 previous: previous_class,
-                texts: vec![first.text.clone()],
-            };
-            if let Some((a, _)) = &answer {
-                unit.texts.push(a.text.clone());
-            }
-            unit.len = 1 + usize::from(answer.is_some());
-            units.push(unit);
+                texts,
+            });
             previous_class = Some(i);
             after_answer = answer.is_some();
             for (sentence, break_before) in std::iter::once((first, first_break)).chain(answer) {
