@@ -509,6 +509,10 @@ pub fn run(cases: &[BenchCase], vocab: &Vocabulary) -> Result<(Vec<Row>, Vec<Cas
 }
 
 fn percent(ratio: Ratio) -> String {
+    // Nothing to count (a plain transcript that names no term has no precision).
+    if ratio.total == 0 {
+        return "– (0/0)".to_string();
+    }
     format!(
         "{:.1} % ({}/{})",
         ratio.value() * 100.0,
