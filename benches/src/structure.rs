@@ -1,7 +1,8 @@
 //! Journal-structuring accuracy: section accuracy, clinical-term recall and precision,
 //! formatting exactness and WER of the structured note against the written note, at text level
 //! (the evaluation set's spoken scripts) and at audio level (dictation clips through the
-//! recognizer with the template's prompt), each with and without term correction.
+//! recognizer with the template's prompt), each with and without term correction, beside plain
+//! Whisper's own text on the same clips as the baseline.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -609,5 +610,39 @@ mod tests {
         );
         assert!(parse_written_note("Status\\nAT gott.\\nBedömning").is_err());
         assert_eq!(clinical_terms(&note, &vocab), vec!["Enalapril", "GAD-7"]);
+    }
+
+    #[test]
+    fn plain_text_is_scored_as_it_comes() {
+        let vocab = Vocabulary::builtin().expect("vocabulary");
+        let said = "rubrik status blodtryck hundrafemtio över nittiofyra punkt rubrik bedömning hypertoni punkt";
+        let words: Vec<SpokenWord> = said
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, w)| SpokenWord {
+                text: format!(" {w}"),
+                start: i as f64,
+                end: i as f64 + 0.5,
+                p: 0.9,
+            })
+            .collect();
+        let case = |level| BenchCase {
+            id: "pc".into(),
+            level,
+            mode: Mode::Dictation,
+            template: PRIMARY_CARE_TEMPLATE.into(),
+            input: Input::Words(words.clone()),
+            expected: parse_written_note("Status\\nBlodtryck 150/94.\\nBedömning\\nHypertoni.")
+                .expect("note"),
+        };
+        let plain = score_case(&case(Level::Plain), false, &vocab).expect("plain");
+        assert_eq!(plain.note.trim(), said);
+        assert_eq!(plain.section_accuracy.hits, 0);
+        assert_eq!(plain.format_exactness.hits, 0, "{:?}", plain.missed_formats);
+        // The same words through the engine become the written note.
+        let structured = score_case(&case(Level::Audio), false, &vocab).expect("audio");
+        assert_eq!(structured.words.errors(), 0, "{}", structured.note);
+        // "rubrik" and "punkt", twice each, are words in plain text.
+        assert!(plain.words.errors() >= 4, "{:?}", plain.words);
     }
 }
