@@ -461,24 +461,28 @@ fn bridge_excursions(
     classifier: &classify::Classifier<'_>,
     template: &Template,
 ) {
+    // Headings as taken back so far: a placement taken back is what its neighbour sees.
+    let mut headings: Vec<usize> = units.iter().map(|u| u.heading).collect();
     for k in 1..units.len().saturating_sub(1) {
         let (before, unit, after) = (&units[k - 1], &units[k], &units[k + 1]);
+        let (around, own) = (headings[k - 1], headings[k]);
         // Nothing else (a spoken heading, its sentences) came between them.
         let adjacent =
             before.start + before.len == unit.start && unit.start + unit.len == after.start;
-        if !adjacent || before.heading != after.heading || unit.heading == before.heading {
+        if !adjacent || around != headings[k + 1] || own == around {
             continue;
         }
         let texts: Vec<&str> = unit.texts.iter().map(String::as_str).collect();
-        if classifier.margin(&texts, unit.previous, unit.heading, before.heading) > BRIDGE_MARGIN {
+        if classifier.margin(&texts, unit.previous, own, around) > BRIDGE_MARGIN {
             continue;
         }
-        let Some(heading) = template.headings.get(before.heading) else {
+        let Some(heading) = template.headings.get(around) else {
             continue;
         };
+        headings[k] = around;
         for item in placed.iter_mut().skip(unit.start).take(unit.len) {
             item.heading = heading.clone();
-            item.order = before.heading as f32;
+            item.order = around as f32;
         }
     }
 }
