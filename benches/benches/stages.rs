@@ -1,5 +1,5 @@
 //! Criterion micro-benchmarks of the stages after the recognizer, which run on every live
-//! decode and every uploaded recording: resampling, spoken-text formatting, structuring into
+//! final and every uploaded recording: resampling, spoken-text formatting, structuring into
 //! sections, vocabulary look-ups and the harness's own word alignment. The inputs are the
 //! evaluation set's real scripts (`corpora/sv-structure/cases`), so the numbers track the work
 //! a note costs. `cargo bench -p skriva-bench --bench stages`.
