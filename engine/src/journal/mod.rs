@@ -329,16 +329,11 @@ fn assemble(
                 }
                 None => classifier.classify(&first.text, previous_class),
             };
-            let texts: Vec<String> = std::iter::once(&first)
-                .chain(answer.as_ref().map(|(a, _)| a))
-                .map(|s| s.text.clone())
-                .collect();
             units.push(Unit {
                 start: placed.len(),
-                len: texts.len(),
+                len: 1 + usize::from(answer.is_some()),
                 heading: i,
                 previous: previous_class,
-                texts,
             });
             previous_class = Some(i);
             after_answer = answer.is_some();
@@ -443,7 +438,6 @@ struct Unit {
     len: usize,
     heading: usize,
     previous: Option<usize>,
-    texts: Vec<String>,
 }
 
 /// How much more a placement's own cues may say for its heading than for the heading on both
@@ -472,7 +466,10 @@ fn bridge_excursions(
         if !adjacent || around != headings[k + 1] || own == around {
             continue;
         }
-        let texts: Vec<&str> = unit.texts.iter().map(String::as_str).collect();
+        let Some(sentences) = placed.get(unit.start..unit.start + unit.len) else {
+            continue;
+        };
+        let texts: Vec<&str> = sentences.iter().map(|p| p.sentence.text.as_str()).collect();
         if classifier.margin(&texts, unit.previous, own, around) > BRIDGE_MARGIN {
             continue;
         }
