@@ -309,6 +309,36 @@ fn misheard_units_after_numbers() {
 }
 
 #[test]
+fn values_after_a_written_label_and_range_ends_are_digits() {
+    for (spoken, expected) in [
+        // The label already written as its abbreviation, then a linking verb.
+        ("crp är fyra punkt", "CRP är 4."),
+        (
+            "hb är hundratrettiotvå och crp under fem punkt",
+            "Hb är 132 och CRP under 5.",
+        ),
+        // A range whose start is in digits ends in digits.
+        (
+            "sr har gått ner från femtiotvå till tolv punkt",
+            "Sr har gått ner från 52 till 12.",
+        ),
+        // "en gång" after a scale is a count of times, not its value.
+        (
+            "fyller i shai en gång till punkt",
+            "Fyller i SHAI en gång till.",
+        ),
+        ("pdss femton poäng punkt", "PDSS 15 poäng."),
+        // Small counts in prose stay words.
+        (
+            "har tre barn och går till jobbet två dagar punkt",
+            "Har tre barn och går till jobbet 2 dagar.",
+        ),
+    ] {
+        assert_eq!(written(spoken), expected, "{spoken}");
+    }
+}
+
+#[test]
 fn numbers_units_and_measurements() {
     for (spoken, expected) in [
         ("tjugofyraårig kvinna", "24-årig kvinna"),
@@ -796,7 +826,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
     // A drug name in its definite form is the drug as said, not a misspelling of it.
-    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt den sociala fobin har förbättrats punkt håll isbitar i stället punkt orkar inte läsa punkt";
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt den sociala fobin har förbättrats punkt håll isbitar i stället punkt orkar inte läsa punkt men du har kvar en del kontrollbeteenden punkt";
     let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),

@@ -854,10 +854,15 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             .count();
         // "en"/"ett" before a noun is its article there too ("vikt under en månad"), but
         // right after the label it is the value ("typ ett").
-        let article = before_value > 0
-            && number.words == 1
+        // "en gång" is a count of times, never a value ("fyller i SHAI en gång till").
+        let one_time = number.words == 1
             && matches!(lower.as_str(), "en" | "ett")
-            && word_at(&items, i + used).is_some();
+            && word_at(&items, i + used).is_some_and(|w| w == "gång");
+        let article = one_time
+            || (before_value > 0
+                && number.words == 1
+                && matches!(lower.as_str(), "en" | "ett")
+                && word_at(&items, i + used).is_some());
         // After a verb the label may have words of its own ("CRP från fingret är under åtta").
         let label_reach = if before_value > 0 {
             LABEL_WORDS_BEFORE_VERB + 1
@@ -869,7 +874,8 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 .iter()
                 .rev()
                 .take(label_reach)
-                .take_while(|it| it.is_word())
+                // The label itself may already be written as an abbreviation ("CRP").
+                .take_while(|it| it.is_word() || vocab.is_measurement_label(&it.text))
                 .any(|it| vocab.is_measurement_label(&it.text));
         let large = number.value.is_some_and(|v| v >= 13);
         // Durations and counts of times are facts a note writes in digits ("sedan 3 dagar",
@@ -889,7 +895,17 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             && read_number(&items[i + used + 1..]).is_some_and(|second| {
                 second.value.is_some_and(|v| v >= 2) && duration_at(i + used + 1 + second.words)
             });
-        if pattern || large || after_label || duration || joined_to_duration {
+        // The end of a range whose start was written in digits ("från 52 till 12").
+        let range_end = out.len() >= 2
+            && out[out.len() - 1].is_word()
+            && out[out.len() - 1].lower() == "till"
+            && out[out.len() - 2].kind == Kind::Formatted
+            && out[out.len() - 2]
+                .text
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit());
+        if pattern || large || after_label || duration || joined_to_duration || range_end {
             out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
             i += used;
         } else {
