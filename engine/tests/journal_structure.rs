@@ -408,3 +408,57 @@ fn a_lone_sentence_between_two_of_one_topic_stays_with_them() {
     let headings: Vec<&str> = n.sections.iter().map(|s| s.heading.as_str()).collect();
     assert!(headings.contains(&"Levnadsvanor"), "{:?}", placed(&n));
 }
+
+#[test]
+fn a_consultation_opens_with_its_reason_and_questions_name_their_topic() {
+    let n = note(
+        "Hej, välkommen in. Du har fått en akut tid för att stortån har svullnat. Berätta vad som hände. Jag vaknade i natt av att den värkte. Har du haft något liknande tidigare? Nej, det har aldrig hänt förut. Är du allergisk mot något? Inga läkemedel vad jag vet, men jag får utslag av nickel. Avstå från alkohol tills tån har lugnat sig.",
+        Mode::Ambient,
+        "primarvard-lakarbesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            // The reason is one sentence: what follows without cues of its own is history.
+            (
+                "Kontaktorsak",
+                "Du har fått en akut tid för att stortån har svullnat."
+            ),
+            // An earlier episode of the complaint is its story, not an earlier illness.
+            (
+                "Aktuellt",
+                "Berätta vad som hände. Jag vaknade i natt av att den värkte. Har du haft något liknande tidigare? Nej, det har aldrig hänt förut."
+            ),
+            // The question's strong cue outweighs the answer's words for medicines.
+            (
+                "Allergi",
+                "Är du allergisk mot något? Inga läkemedel vad jag vet, men jag får utslag av nickel."
+            ),
+            ("Åtgärd", "Avstå från alkohol tills tån har lugnat sig."),
+        ]
+    );
+}
+
+#[test]
+fn known_diagnoses_are_history_and_a_relatives_operation_heredity() {
+    let n = note(
+        "söker för buksmärtor punkt känd divertikulos sedan koloskopi för fyra år sedan komma i övrigt behandlad för hypertoni punkt mamman opererades för tjocktarmscancer vid sjuttiofem års ålder punkt bedöms som divertikulit punkt",
+        Mode::Dictation,
+        "primarvard-lakarbesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            ("Kontaktorsak", "Söker för buksmärtor."),
+            (
+                "Tidigare sjukdomar",
+                "Känd divertikulos sedan koloskopi för 4 år sedan, i övrigt behandlad för hypertoni."
+            ),
+            (
+                "Hereditet",
+                "Mamman opererades för tjocktarmscancer vid 75 års ålder."
+            ),
+            ("Bedömning", "Bedöms som divertikulit."),
+        ]
+    );
+}

@@ -18,6 +18,10 @@ const CONTINUITY: f32 = 0.75;
 /// weak cue of its own does not move it; the clinician going on to something else says so
 /// with a strong one ("Då tittar jag på knät").
 const ANSWER_CONTINUITY: f32 = 2.0 * CONTINUITY;
+/// How much a question's cues count against its answer's when the two are placed together
+/// and the question has a strong cue: it names the topic, and the answer may use another
+/// section's words for it.
+const QUESTION_WEIGHT: f32 = 1.5;
 /// Verbs that, with a drug named, mean the patient already takes it.
 const CURRENT_USE: [&str; 6] = ["tar", "står", "använder", "medicinerar", "äter", "stått"];
 /// Relatives whose illnesses make up the heredity ("Mamma har migrän", "Min bror har ADHD").
@@ -62,7 +66,7 @@ const POSSESSIVES: [&str; 8] = [
 /// opererad för …").
 const HEREDITY_PARTICIPLES: [&str; 5] = ["opererad", "behandlad", "diagnostiserad", "sjuk", "död"];
 /// Verbs that, after a relative, tell of an illness.
-const HEREDITY_VERBS: [&str; 9] = [
+const HEREDITY_VERBS: [&str; 14] = [
     "har",
     "hade",
     "haft",
@@ -72,6 +76,11 @@ const HEREDITY_VERBS: [&str; 9] = [
     "avled",
     "lider",
     "behandlas",
+    "behandlades",
+    "opererades",
+    "drabbades",
+    "insjuknade",
+    "diagnostiserades",
 ];
 /// Conversation filler, dropped in ambient mode when a short sentence has no clinical cue.
 const FILLER: [&str; 14] = [
@@ -93,8 +102,9 @@ const FILLER: [&str; 14] = [
 
 /// Imperatives that open a piece of advice to the patient. Not those that open a plan ("Hör
 /// av dig", "Kom tillbaka", "Ring").
-const ADVICE_IMPERATIVES: [&str; 18] = [
+const ADVICE_IMPERATIVES: [&str; 19] = [
     "försök",
+    "avstå",
     "väg",
     "undvik",
     "drick",
@@ -116,6 +126,31 @@ const ADVICE_IMPERATIVES: [&str; 18] = [
 
 /// Words that open a sentence about sick leave.
 const SICK_LEAVE_OPENERS: [&str; 4] = ["sjukskrivs", "sjukskriver", "sjukskriven", "sjukskrivning"];
+
+/// Words right before a diagnosis that say the patient had it before this visit.
+const KNOWN_BEFORE: [&str; 6] = [
+    "känd",
+    "kända",
+    "behandlad",
+    "behandlas",
+    "opererad",
+    "tidigare",
+];
+
+/// Whether the diagnosis named at `start_char` of `text` follows one of [`KNOWN_BEFORE`],
+/// directly or with "för" between ("behandlad för hypertoni", "känd astma").
+fn known_before(text: &str, start_char: usize) -> bool {
+    let before: String = text.chars().take(start_char).collect();
+    let words = words_of(&before);
+    let mut back = words.iter().rev();
+    match back.next().map(String::as_str) {
+        Some("för") => back
+            .next()
+            .is_some_and(|w| KNOWN_BEFORE.contains(&w.as_str())),
+        Some(w) => KNOWN_BEFORE.contains(&w),
+        None => false,
+    }
+}
 
 /// Whether a word is a blood pressure as a note writes it ("150/94").
 fn is_blood_pressure(word: &str) -> bool {
@@ -402,8 +437,12 @@ impl<'a> Classifier<'a> {
                 first.is_some_and(|w| SICK_LEAVE_OPENERS.contains(&w)),
             ),
             // A question on what came before ("Har du haft någon psykisk ohälsa tidigare?")
-            // asks for the history.
-            ("Tidigare sjukdomar", text.trim_end().ends_with("tidigare?")),
+            // asks for the history; not one on the complaint before ("Har du haft något
+            // liknande tidigare?"), which is part of the complaint's story.
+            (
+                "Tidigare sjukdomar",
+                text.trim_end().ends_with("tidigare?") && !words.iter().any(|w| w == "liknande"),
+            ),
         ] {
             if let Some(i) = self.position_of(heading).filter(|_| found) {
                 scores[i] += STRONG;
@@ -424,8 +463,16 @@ impl<'a> Classifier<'a> {
                         }
                     }
                 }
+                // A diagnosis the patient is known to have, or was treated for ("Känd
+                // divertikulos", "behandlad för hypertoni"), is part of the history; others
+                // are the clinician's assessment.
                 TermKind::Diagnosis => {
-                    if let Some(i) = self.position_of("Bedömning") {
+                    let heading = if known_before(text, mention.start_char) {
+                        "Tidigare sjukdomar"
+                    } else {
+                        "Bedömning"
+                    };
+                    if let Some(i) = self.position_of(heading) {
                         scores[i] += 1.0;
                     }
                 }
@@ -472,6 +519,14 @@ impl<'a> Classifier<'a> {
         previous: Option<usize>,
     ) -> usize {
         let mut scores = self.scores(question, previous);
+        // A question that names its topic with a strong cue ("Är du allergisk mot något?")
+        // keeps it against an answer in another section's words ("Inga läkemedel vad jag
+        // vet"); a weak cue in the question ("du söker") does not outweigh the answer.
+        if scores.iter().any(|&q| q >= STRONG) {
+            for q in &mut scores {
+                *q *= QUESTION_WEIGHT;
+            }
+        }
         for (total, a) in scores.iter_mut().zip(self.scores(answer, previous)) {
             *total += a;
         }
@@ -510,7 +565,11 @@ impl<'a> Classifier<'a> {
             });
         match best {
             Some((i, s)) if s > 0.0 => i,
-            _ => previous.unwrap_or_else(|| self.default_heading()),
+            // No cues: the sentence goes on the previous one's section unless that one
+            // holds no more than what opened it (a contact reason).
+            _ => previous
+                .filter(|&p| self.sticky.get(p).copied().unwrap_or(true))
+                .unwrap_or_else(|| self.default_heading()),
         }
     }
 
