@@ -636,6 +636,10 @@ fn misheard_abbreviations() {
         "puls sjuttio",
         "han pratar kobolt",
         "Mads mamma",
+        // Letter names are heard from the first: these open with other sounds than IPSS
+        // ("i pe ess ess") and PHQ-9 ("pe hå ku nio").
+        "utan tecken på abse sex",
+        "leukocyter elva vakona fyra",
     ] {
         let note = formatted(spoken, &vocab);
         assert!(
@@ -863,6 +867,23 @@ fn words_with_probabilities_are_formatted() {
         .take(c.end_char - c.start_char)
         .collect();
     assert_eq!(original, "Sertralinn");
+
+    // What follows a dosing is when or how long, not another drug, however unsure the
+    // recognizer was ("jannvika" was "i en vecka", not Januvia).
+    let words: Vec<SpokenWord> = "insätter sertralin tjugofem milligram gångeret jannvika och därefter femtio milligram gångeret punkt"
+        .split(' ')
+        .map(|w| word(&format!(" {w}"), if w == "jannvika" { 0.2 } else { 0.9 }))
+        .collect();
+    let formatted = match format_words(&words, &vocab(), FormatOptions::default()) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(
+        formatted.corrections.is_empty(),
+        "{}: {:?}",
+        formatted.text(),
+        formatted.corrections
+    );
 }
 
 #[test]

@@ -239,6 +239,13 @@ fn near_term<'v>(
     if !(0.75..=1.34).contains(&(word_len / form_len)) {
         return Ok(None);
     }
+    // What follows a dosing says how long or when ("1 x 1 i en vecka"), not which drug: the
+    // drug was named before its dose.
+    let after_dosing =
+        i > 0 && items[i - 1].kind == Kind::Formatted && items[i - 1].text.contains(" x ");
+    if best.term.kind == TermKind::Drug && after_dosing {
+        return Ok(None);
+    }
     let dosed_drug = best.term.kind == TermKind::Drug && drug_context;
     // A dose beside it makes a shorter drug name likely enough ("levak sin" → Levaxin).
     let min_term_letters = if dosed_drug {
@@ -1132,6 +1139,12 @@ fn near_abbreviation<'v>(
                 .iter()
                 .filter_map(|s| spelled(s))
                 .any(|names| {
+                    // The first letter name is heard first ("serbe" for "se är pe"): a word
+                    // that opens with another sound is something else ("abse" is not IPSS).
+                    let first = |text: &str| text.chars().next().map(unvoiced);
+                    if first(lower) != first(&names) {
+                        return false;
+                    }
                     let wanted = unvoiced_consonants(&names);
                     let fewest = if abbreviation.value && number_follows {
                         SPELLED_VALUE_MIN_CONSONANTS
