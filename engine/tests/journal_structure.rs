@@ -462,3 +462,22 @@ fn known_diagnoses_are_history_and_a_relatives_operation_heredity() {
         ]
     );
 }
+
+#[test]
+fn a_change_of_dose_is_an_action_not_current_medication() {
+    let n = note(
+        "Du tar prednisolon femton milligram på morgonen. Från i morgon tar du prednisolon tolv komma fem milligram en gånger ett i fyra veckor, och därefter tio milligram en gånger ett.",
+        Mode::Ambient,
+        "primarvard-aterbesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            ("Läkemedel", "Du tar prednisolon 15 mg på morgonen."),
+            (
+                "Åtgärd",
+                "Från i morgon tar du prednisolon 12,5 mg 1 x 1 i 4 veckor, och därefter 10 mg 1 x 1."
+            ),
+        ]
+    );
+}

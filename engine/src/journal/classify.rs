@@ -24,6 +24,8 @@ const ANSWER_CONTINUITY: f32 = 2.0 * CONTINUITY;
 const QUESTION_WEIGHT: f32 = 1.5;
 /// Verbs that, with a drug named, mean the patient already takes it.
 const CURRENT_USE: [&str; 6] = ["tar", "står", "använder", "medicinerar", "äter", "stått"];
+/// Words that make a sentence with a verb of taking a change of treatment, not current use.
+const DOSE_CHANGE: [&str; 3] = ["därefter", "från i morgon", "från och med"];
 /// Relatives whose illnesses make up the heredity ("Mamma har migrän", "Min bror har ADHD").
 const RELATIVES: [&str; 24] = [
     "mamma",
@@ -450,7 +452,13 @@ impl<'a> Classifier<'a> {
         }
         let mentions = self.vocab.find_terms(text);
         // Not in advice: "Sluta med Ipren så länge du tar Voltaren" changes the treatment.
-        let current_use = !advice && words.iter().any(|w| CURRENT_USE.contains(&w.as_str()));
+        // Nor in a change of dose ("Från i morgon tar du 10 mg, och därefter 5 mg").
+        let joined = format!(" {} ", words.join(" "));
+        let dose_change = DOSE_CHANGE
+            .iter()
+            .any(|m| joined.contains(&format!(" {m} ")));
+        let current_use =
+            !advice && !dose_change && words.iter().any(|w| CURRENT_USE.contains(&w.as_str()));
         for mention in &mentions {
             match mention.term.kind {
                 TermKind::Drug => {
