@@ -852,12 +852,12 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 LINKING_VERBS.contains(&lower.as_str()) || COMPARISONS.contains(&lower.as_str())
             })
             .count();
-        // "en"/"ett" before a noun is its article there too ("vikt under en månad"), but
-        // right after the label it is the value ("typ ett").
         // "en gång" is a count of times, never a value ("fyller i SHAI en gång till").
         let one_time = number.words == 1
             && matches!(lower.as_str(), "en" | "ett")
             && word_at(&items, i + used).is_some_and(|w| w == "gång");
+        // "en"/"ett" before a noun is its article there too ("vikt under en månad"), but
+        // right after the label it is the value ("typ ett").
         let article = one_time
             || (before_value > 0
                 && number.words == 1
