@@ -329,7 +329,7 @@ fn spoken_words(segments: &[Segment]) -> Vec<SpokenWord> {
 fn fact_words(text: &str) -> Vec<String> {
     eval::score_words(text)
         .iter()
-        .flat_map(|w| w.split('-').map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|w| w.split(['-', ':']).map(str::to_owned).collect::<Vec<_>>())
         .filter(|w| !w.is_empty())
         .collect()
 }

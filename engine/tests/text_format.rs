@@ -328,6 +328,29 @@ fn values_after_a_written_label_and_range_ends_are_digits() {
             "Fyller i SHAI en gång till.",
         ),
         ("pdss femton poäng punkt", "PDSS 15 poäng."),
+        // "från" between a label and its value, and the range's end after it.
+        (
+            "och ferritinet från fem till nio punkt",
+            "Och ferritinet från 5 till 9.",
+        ),
+        (
+            "sänka tolv och hb hundratrettioåtta punkt",
+            "Sänka 12 och Hb 138.",
+        ),
+        (
+            "vi kan sänka till tre tabletter punkt",
+            "Vi kan sänka till tre tabletter.",
+        ),
+        // A spoken form with a hyphen is the abbreviation with or without a value after it.
+        (
+            "bsl-tjugotre medelvärde ett komma nio punkt",
+            "BSL-23 medelvärde 1,9.",
+        ),
+        (
+            "prover på ferritin komma b-tolv och folat punkt",
+            "Prover på ferritin, B12 och folat.",
+        ),
+        ("går i dbt punkt", "Går i DBT."),
         // Small counts in prose stay words.
         (
             "har tre barn och går till jobbet två dagar punkt",
@@ -830,7 +853,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
     // A drug name in its definite form is the drug as said, not a misspelling of it.
-    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt den sociala fobin har förbättrats punkt håll isbitar i stället punkt orkar inte läsa punkt men du har kvar en del kontrollbeteenden punkt";
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt den sociala fobin har förbättrats punkt håll isbitar i stället punkt orkar inte läsa punkt men du har kvar en del kontrollbeteenden punkt har tappat aptiten punkt tar quetiapin till natten punkt";
     let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),

@@ -41,8 +41,9 @@ const DURATION_WORDS: [&str; 24] = [
 const LINKING_VERBS: [&str; 5] = ["var", "är", "blev", "låg", "ligger"];
 
 /// Words between a measurement and its value that compare ("CRP var under fem").
-const COMPARISONS: [&str; 10] = [
+const COMPARISONS: [&str; 11] = [
     "under", "över", "kring", "runt", "cirka", "ca", "ungefär", "omkring", "drygt", "knappt",
+    "från",
 ];
 
 /// Words a measurement's name may have between it and the verb before its value ("CRP från
@@ -468,7 +469,14 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                         .chars()
                         .all(|c| c.is_uppercase() || c.is_ascii_digit());
                 let unambiguous = is_short && (!abbreviation.value || spells_no_word);
-                if (unambiguous || number_follows) && word.text != abbreviation.short {
+                // A spoken form with a hyphen or digits ("bsl-tjugotre", "b-tolv") is the
+                // abbreviation however it is used: no Swedish word is written so.
+                let spelled_form = !is_short
+                    && (lower.contains('-') || lower.chars().any(|c| c.is_ascii_digit()))
+                    && abbreviation.spoken.iter().any(|s| normalize(s) == lower);
+                if (unambiguous || number_follows || spelled_form)
+                    && word.text != abbreviation.short
+                {
                     let mut item = word.clone();
                     item.kind = Kind::Formatted;
                     item.text = abbreviation.short.clone();
