@@ -481,3 +481,49 @@ fn a_change_of_dose_is_an_action_not_current_medication() {
         ]
     );
 }
+
+#[test]
+fn a_return_visit_opens_with_its_purpose_and_results_keep_their_sections() {
+    let n = note(
+        "Du är här för att gå igenom proverna efter järnbristen som vi hittade. Hur har du mått? Bättre, jag orkar mer. Då ska vi titta på proverna. Ditt Hb har gått upp från hundrafyra till hundratolv. EKG:t som togs i morse visar en långsam men regelbunden rytm. Sammantaget är det en järnbristanemi orsakad av rikliga menstruationer. Kan jag jobba som vanligt? Ja, det behövs ingen sjukskrivning.",
+        Mode::Ambient,
+        "primarvard-aterbesok",
+    );
+    let heading_of = |needle: &str| {
+        n.sections
+            .iter()
+            .find(|s| s.text.contains(needle))
+            .map(|s| s.heading.as_str())
+    };
+    assert_eq!(
+        heading_of("Du är här"),
+        Some("Kontaktorsak"),
+        "{:?}",
+        placed(&n)
+    );
+    assert_eq!(
+        heading_of("titta på proverna"),
+        Some("Undersökningsresultat"),
+        "{:?}",
+        placed(&n)
+    );
+    // "EKG:t" is EKG with its ending, whose cues count.
+    assert_eq!(
+        heading_of("EKG:t"),
+        Some("Undersökningsresultat"),
+        "{:?}",
+        placed(&n)
+    );
+    assert_eq!(
+        heading_of("Sammantaget"),
+        Some("Bedömning"),
+        "{:?}",
+        placed(&n)
+    );
+    assert_eq!(
+        heading_of("jobba som vanligt"),
+        Some("Sjukskrivning"),
+        "{:?}",
+        placed(&n)
+    );
+}

@@ -231,12 +231,21 @@ fn matches_inside_compound(cue: &CueWord, word: &str) -> bool {
     }
 }
 
-/// Lowercase words of a sentence, punctuation trimmed ("150/94", "gad-7" kept whole).
+/// Lowercase words of a sentence, punctuation trimmed ("150/94", "gad-7" kept whole), an
+/// abbreviation's ending after a colon dropped ("EKG:t" is "ekg").
 pub(crate) fn words_of(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|w| {
-            w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '%'))
-                .to_lowercase()
+            let w = w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '%'));
+            let w = match w.split_once(':') {
+                Some((stem, ending))
+                    if !stem.is_empty() && ending.chars().all(char::is_alphabetic) =>
+                {
+                    stem
+                }
+                _ => w,
+            };
+            w.to_lowercase()
         })
         .filter(|w| !w.is_empty())
         .collect()
@@ -424,6 +433,13 @@ impl<'a> Classifier<'a> {
                         .get(subject + 2)
                         .is_some_and(|w| HEREDITY_PARTICIPLES.contains(&w.as_str()))));
         let first = words.first().map(String::as_str);
+        // A sentence that opens with a test and says what it shows is its result ("EKG:t som
+        // togs i morse visar en regelbunden rytm"), whatever findings it names.
+        let results = self.position_of("Undersökningsresultat");
+        let result_shown = words.iter().any(|w| w == "visar")
+            && found
+                .iter()
+                .any(|f| f.start == 0 && Some(f.heading) == results);
         // Advice in the imperative ("Försök dricka mer", "Res dig långsamt") is the action.
         let advice = first.is_some_and(|w| ADVICE_IMPERATIVES.contains(&w));
         // Signals of the whole sentence, each a strong cue for one heading.
@@ -431,6 +447,7 @@ impl<'a> Classifier<'a> {
             ("Hereditet", relative_ill),
             // A blood pressure ("150/94") is a measurement the clinician took.
             ("Status", words.iter().any(|w| is_blood_pressure(w))),
+            ("Undersökningsresultat", result_shown),
             ("Åtgärd", advice),
             // A sentence that opens with the sick leave is the sick leave, whatever its
             // reasons ("Sjukskrivs till 100 % i 2 veckor på grund av nedstämdhet").
