@@ -14,7 +14,7 @@ const MIN_TERM_PRECISION: f64 = 0.95;
 
 #[test]
 fn structuring_meets_the_targets_on_the_evaluation_set() -> Result<(), skriva_engine::Error> {
-    meets_the_targets("sv-structure", 56)
+    meets_the_targets("sv-structure", 62)
 }
 
 /// The held-out set guards against rules that fit only the cases they were written for.
