@@ -853,7 +853,7 @@ fn misspelled_clinical_words_are_corrected_but_their_other_forms_stay() {
 fn common_words_are_never_turned_into_terms() {
     let v = vocab();
     // A drug name in its definite form is the drug as said, not a misspelling of it.
-    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt den sociala fobin har förbättrats punkt håll isbitar i stället punkt orkar inte läsa punkt men du har kvar en del kontrollbeteenden punkt har tappat aptiten punkt tar quetiapin till natten punkt hon varan väl på DBT med mindre utbrott punkt";
+    let raw = "patienten berättar att hon mår bättre och sover gott men har ont i magen och orkar inte arbeta heltid punkt mamma och pappa lever punkt hon tränar simning och läser mycket punkt finns det psykisk sjukdom i familjen frågetecken troligen ett virus punkt vi minskar furosemiden och sertralinet har hjälpt punkt bokar test samt en intervju punkt den sociala fobin har förbättrats punkt håll isbitar i stället punkt orkar inte läsa punkt men du har kvar en del kontrollbeteenden punkt har tappat aptiten punkt tar quetiapin till natten punkt hon varan väl på DBT med mindre utbrott punkt jag är pollenallergiker punkt gör ett uppehåll med atorvastatinet i fyra veckor punkt";
     let formatted = formatted(raw, &v);
     assert!(
         formatted.corrections.is_empty(),

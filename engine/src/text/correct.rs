@@ -277,10 +277,28 @@ fn near_term<'v>(
             .all(|(heard, word)| heard == word || same_stem(heard, word));
     let inflected = match best.term.kind {
         TermKind::Drug => definite_form_of(&joined, &form_lower),
-        _ => same_stem(&joined, &form_lower) || inflected_phrase,
+        // A word built on the whole term is a word of its own ("pollenallergiker" of
+        // "pollenallergi", "astmatiker"), not a misspelling of it.
+        _ => {
+            same_stem(&joined, &form_lower)
+                || inflected_phrase
+                || joined
+                    .strip_prefix(form_lower.as_str())
+                    .is_some_and(|rest| rest.chars().count() <= DERIVATION_LETTERS)
+        }
     };
     if inflected {
         return Ok(None);
+    }
+    // The first word already is the term as said ("atorvastatinet i 4 veckor"): the words
+    // after it are words of their own, not pieces of the name.
+    if n > 1 {
+        let first_letters = comparable(&items[i]).unwrap_or_default();
+        let first_is_term =
+            first_letters == form_lower || definite_form_of(&first_letters, &form_lower);
+        if first_is_term {
+            return Ok(None);
+        }
     }
     // A mishearing keeps the first sound.
     if phonetic_key(&joined).chars().next() != phonetic_key(&form).chars().next() {
@@ -315,6 +333,9 @@ fn near_term<'v>(
     }
     Ok((best.score >= threshold).then_some((best.term, best.score)))
 }
+
+/// Most letters a derived word adds to a whole term ("-iker", "-isk").
+const DERIVATION_LETTERS: usize = 4;
 
 /// Letters at the end in which two forms of one word may differ ("yrsel", "yrseln";
 /// "laterala", "lateralt"; "svullnat", "svullnad").
