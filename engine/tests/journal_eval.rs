@@ -23,6 +23,37 @@ fn structuring_meets_the_targets_on_the_held_out_set() -> Result<(), skriva_engi
     meets_the_targets("sv-heldout", 14)
 }
 
+/// A batch kept unseen by the rules: held to the guarantees that do not come from tuning
+/// (terms, nothing invented, metadata); its section accuracy is what it measures.
+#[test]
+fn structuring_invents_nothing_on_the_unseen_set() -> Result<(), skriva_engine::Error> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/sv-unseen/cases");
+    let cases = load_eval_set(&dir)?;
+    assert!(cases.len() >= 6, "{} cases", cases.len());
+    let report = evaluate(&cases, &Vocabulary::builtin()?)?;
+    let invented: Vec<(&str, &Vec<String>)> = report
+        .cases
+        .iter()
+        .filter(|c| !c.invented.is_empty())
+        .map(|c| (c.id.as_str(), &c.invented))
+        .collect();
+    let summary = format!(
+        "sections {}  terms {}  precision {}  cases with inventions {} {invented:?}",
+        report.section_accuracy,
+        report.term_recall,
+        report.term_precision,
+        report.cases_with_inventions
+    );
+    assert!(report.term_recall.value() >= MIN_TERM_RECALL, "{summary}");
+    assert!(
+        report.term_precision.value() >= MIN_TERM_PRECISION,
+        "{summary}"
+    );
+    assert_eq!(report.cases_with_inventions, 0, "{summary}");
+    assert!(report.cases.iter().all(|c| c.metadata_ok), "{summary}");
+    Ok(())
+}
+
 fn meets_the_targets(corpus: &str, min_cases: usize) -> Result<(), skriva_engine::Error> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../corpora")
