@@ -1,12 +1,13 @@
 //! The structuring evaluation over `corpora/sv-structure/` and the held-out
 //! `corpora/sv-heldout/`: from perfect transcripts, at least 95 % of reference words under the
-//! right heading, at least 97 % of clinical terms kept, and nothing invented. Bounds are the
+//! right heading, at least 97 % of clinical terms kept, and nothing invented; the unseen
+//! `corpora/sv-unseen/` is held to the last two. Bounds are the
 //! brief's targets (measurements in the corpus READMEs).
 
-use skriva_engine::journal::eval::{evaluate, load_eval_set};
+use skriva_engine::journal::eval::{evaluate, load_eval_set, Report};
 use skriva_vocab::Vocabulary;
 
-/// Bounds at the targets; measured 95.4 % / 100 % / 100 % on sv-structure and 97.2 % / 100 % /
+/// Bounds at the targets; measured 95.1 % / 99.8 % / 100 % on sv-structure and 97.2 % / 100 % /
 /// 100 % on sv-heldout (see the corpus READMEs).
 const MIN_SECTION_ACCURACY: f64 = 0.95;
 const MIN_TERM_RECALL: f64 = 0.97;
@@ -27,23 +28,23 @@ fn structuring_meets_the_targets_on_the_held_out_set() -> Result<(), skriva_engi
 /// (terms, nothing invented, metadata); its section accuracy is what it measures.
 #[test]
 fn structuring_invents_nothing_on_the_unseen_set() -> Result<(), skriva_engine::Error> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/sv-unseen/cases");
-    let cases = load_eval_set(&dir)?;
-    assert!(cases.len() >= 6, "{} cases", cases.len());
-    let report = evaluate(&cases, &Vocabulary::builtin()?)?;
-    let invented: Vec<(&str, &Vec<String>)> = report
-        .cases
-        .iter()
-        .filter(|c| !c.invented.is_empty())
-        .map(|c| (c.id.as_str(), &c.invented))
-        .collect();
-    let summary = format!(
-        "sections {}  terms {}  precision {}  cases with inventions {} {invented:?}",
-        report.section_accuracy,
-        report.term_recall,
-        report.term_precision,
-        report.cases_with_inventions
+    let (report, summary) = evaluated("sv-unseen", 6)?;
+    holds_the_guarantees(&report, &summary);
+    Ok(())
+}
+
+fn meets_the_targets(corpus: &str, min_cases: usize) -> Result<(), skriva_engine::Error> {
+    let (report, summary) = evaluated(corpus, min_cases)?;
+    assert!(
+        report.section_accuracy.value() >= MIN_SECTION_ACCURACY,
+        "{summary}"
     );
+    holds_the_guarantees(&report, &summary);
+    Ok(())
+}
+
+/// Term recall and precision at their bounds, nothing invented, metadata as expected.
+fn holds_the_guarantees(report: &Report, summary: &str) {
     assert!(report.term_recall.value() >= MIN_TERM_RECALL, "{summary}");
     assert!(
         report.term_precision.value() >= MIN_TERM_PRECISION,
@@ -51,10 +52,10 @@ fn structuring_invents_nothing_on_the_unseen_set() -> Result<(), skriva_engine::
     );
     assert_eq!(report.cases_with_inventions, 0, "{summary}");
     assert!(report.cases.iter().all(|c| c.metadata_ok), "{summary}");
-    Ok(())
 }
 
-fn meets_the_targets(corpus: &str, min_cases: usize) -> Result<(), skriva_engine::Error> {
+/// The report on a corpus's cases (at least `min_cases`) and its per-case table, printed.
+fn evaluated(corpus: &str, min_cases: usize) -> Result<(Report, String), skriva_engine::Error> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../corpora")
         .join(corpus)
@@ -95,16 +96,5 @@ fn meets_the_targets(corpus: &str, min_cases: usize) -> Result<(), skriva_engine
     {
         eprintln!("{summary}");
     }
-    assert!(
-        report.section_accuracy.value() >= MIN_SECTION_ACCURACY,
-        "{summary}"
-    );
-    assert!(report.term_recall.value() >= MIN_TERM_RECALL, "{summary}");
-    assert!(
-        report.term_precision.value() >= MIN_TERM_PRECISION,
-        "{summary}"
-    );
-    assert_eq!(report.cases_with_inventions, 0, "{summary}");
-    assert!(report.cases.iter().all(|c| c.metadata_ok), "{summary}");
-    Ok(())
+    Ok((report, summary))
 }
