@@ -543,6 +543,12 @@ impl<'a> Classifier<'a> {
         answer: &str,
         previous: Option<usize>,
     ) -> usize {
+        let scores = self.exchange_scores(question, answer, previous);
+        self.best(question, scores, previous, CONTINUITY)
+    }
+
+    /// Cue scores of a question and its answer together.
+    fn exchange_scores(&self, question: &str, answer: &str, previous: Option<usize>) -> Vec<f32> {
         let mut scores = self.scores(question, previous);
         // A question that names its topic with a strong cue ("Är du allergisk mot något?")
         // keeps it against an answer in another section's words ("Inga läkemedel vad jag
@@ -555,7 +561,7 @@ impl<'a> Classifier<'a> {
         for (total, a) in scores.iter_mut().zip(self.scores(answer, previous)) {
             *total += a;
         }
-        self.best(question, scores, previous, CONTINUITY)
+        scores
     }
 
     fn best(
@@ -607,12 +613,21 @@ impl<'a> Classifier<'a> {
         a: usize,
         b: usize,
     ) -> f32 {
-        let mut total = vec![0.0_f32; self.template.headings.len()];
-        for text in texts {
-            for (t, s) in total.iter_mut().zip(self.scores(text, previous)) {
-                *t += s;
+        // A question and its answer are scored as they were placed.
+        let total = match texts {
+            [question, answer] if question.trim_end().ends_with('?') => {
+                self.exchange_scores(question, answer, previous)
             }
-        }
+            _ => {
+                let mut total = vec![0.0_f32; self.template.headings.len()];
+                for text in texts {
+                    for (t, s) in total.iter_mut().zip(self.scores(text, previous)) {
+                        *t += s;
+                    }
+                }
+                total
+            }
+        };
         total.get(a).copied().unwrap_or(0.0) - total.get(b).copied().unwrap_or(0.0)
     }
 
