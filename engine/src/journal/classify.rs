@@ -572,7 +572,7 @@ impl<'a> Classifier<'a> {
         continuity: f32,
     ) -> usize {
         if let Some(p) = previous {
-            if self.sticky.get(p).copied().unwrap_or(true) {
+            if self.is_sticky(p) {
                 scores[p] += continuity;
             }
         }
@@ -599,7 +599,7 @@ impl<'a> Classifier<'a> {
             // No cues: the sentence goes on the previous one's section unless that one
             // holds no more than what opened it (a contact reason).
             _ => previous
-                .filter(|&p| self.sticky.get(p).copied().unwrap_or(true))
+                .filter(|&p| self.is_sticky(p))
                 .unwrap_or_else(|| self.default_heading()),
         }
     }
@@ -629,6 +629,12 @@ impl<'a> Classifier<'a> {
             }
         };
         total.get(a).copied().unwrap_or(0.0) - total.get(b).copied().unwrap_or(0.0)
+    }
+
+    /// Whether a sentence without cues of its own stays under template heading `i` after one
+    /// placed there.
+    fn is_sticky(&self, i: usize) -> bool {
+        self.sticky.get(i).copied().unwrap_or(true)
     }
 
     /// Where content goes when nothing else says: the history heading.

@@ -861,16 +861,12 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             })
             .count();
         // "en gång" is a count of times, never a value ("fyller i SHAI en gång till").
-        let one_time = number.words == 1
-            && matches!(lower.as_str(), "en" | "ett")
-            && word_at(&items, i + used).is_some_and(|w| w == "gång");
+        let lone_one = number.words == 1 && matches!(lower.as_str(), "en" | "ett");
+        let next_word = word_at(&items, i + used);
+        let one_time = next_word.as_deref() == Some("gång");
         // "en"/"ett" before a noun is its article there too ("vikt under en månad"), but
         // right after the label it is the value ("typ ett").
-        let article = one_time
-            || (before_value > 0
-                && number.words == 1
-                && matches!(lower.as_str(), "en" | "ett")
-                && word_at(&items, i + used).is_some());
+        let article = lone_one && (one_time || (before_value > 0 && next_word.is_some()));
         // After a verb the label may have words of its own ("CRP från fingret är under åtta").
         let label_reach = if before_value > 0 {
             LABEL_WORDS_BEFORE_VERB + 1
