@@ -41,8 +41,8 @@ fn text_stages(c: &mut Criterion) {
     group.throughput(Throughput::Elements(words(&dictation.spoken)));
     for correct_terms in [false, true] {
         let options = FormatOptions {
-            headings: true,
             correct_terms,
+            ..FormatOptions::default()
         };
         group.bench_with_input(
             BenchmarkId::new(

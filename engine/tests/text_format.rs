@@ -99,6 +99,16 @@ fn command_words_used_as_words_stay_words() {
         written("astma sedan barn dom en punkt senaste veckan hosta punkt"),
         "Astma sedan barn dom en. Senaste veckan hosta."
     );
+    // Nobody dictates a comma right after a conjunction.
+    assert_eq!(
+        written("vila och komma i fas med sömnen punkt"),
+        "Vila och komma i fas med sömnen."
+    );
+    // "-konom" sounds like a misheard "komma" but ends a word here.
+    assert_eq!(
+        written("arbetar som redovisningsekonom på kommunen punkt"),
+        "Arbetar som redovisningsekonom på kommunen."
+    );
     // "-kommen" ends a participle, not a glued "komma".
     assert_eq!(
         written("hej välkommen punkt ni är välkomna åter punkt remissen är inkommen punkt"),
@@ -252,6 +262,11 @@ fn recognizer_noise_around_commands_is_cleaned() {
         written("Lugn punkt Åtgärdsplan upprättad punkt Bedömningen är oförändrad punkt"),
         "Lugn. Åtgärdsplan upprättad. Bedömningen är oförändrad."
     );
+    // A heading word followed by its verb is the sentence's subject, not a spoken heading.
+    assert_eq!(
+        written("Lugn punkt Sjukskrivning behövs inte komma kan arbeta som vanligt punkt"),
+        "Lugn. Sjukskrivning behövs inte, kan arbeta som vanligt."
+    );
     // A heading's first syllable run into "rubrik": the rest names it.
     assert_eq!(
         written("Lugn punkt Trubrikskrivning 50 procent punkt"),
@@ -306,6 +321,35 @@ fn misheard_units_after_numbers() {
     ] {
         assert_eq!(written(spoken), expected, "{spoken}");
     }
+}
+
+#[test]
+fn large_numbers_are_grouped_in_threes() {
+    assert_eq!(
+        written("nästan fyrtiotusen kronor på tre veckor punkt"),
+        "Nästan 40 000 kronor på 3 veckor."
+    );
+    assert_eq!(written("tvåtusenarton punkt"), "2018.");
+    assert_eq!(
+        written("ökat från trettio till sextio minuter punkt smärtan är tre av tio punkt"),
+        "Ökat från 30 till 60 minuter. Smärtan är 3 av 10."
+    );
+}
+
+#[test]
+fn ambient_speech_keeps_command_words_as_words() {
+    let vocab = vocab();
+    let ambient = skriva_engine::journal::format_options(skriva_engine::journal::Mode::Ambient);
+    let raw = "Du får vila och komma i fas, sedan ses vi. Temperaturen är trettioåtta komma fem. \
+               Vi tar det punkt för punkt. Ny rad i journalen behövs inte.";
+    let text = skriva_engine::text::format(raw, &vocab, ambient)
+        .expect("format")
+        .text();
+    assert_eq!(
+        text,
+        "Du får vila och komma i fas, sedan ses vi. Temperaturen är 38,5. \
+         Vi tar det punkt för punkt. Ny rad i journalen behövs inte."
+    );
 }
 
 #[test]

@@ -196,11 +196,12 @@ pub fn structure_words_with(
     Ok(assemble(formatted, mode, template, vocab))
 }
 
-/// The formatting options structuring uses for `mode`: spoken headings only in dictation,
-/// term correction always.
+/// The formatting options structuring uses for `mode`: spoken headings and commands only in
+/// dictation, term correction always.
 pub fn format_options(mode: Mode) -> FormatOptions {
     FormatOptions {
         headings: mode == Mode::Dictation,
+        commands: mode == Mode::Dictation,
         correct_terms: true,
     }
 }

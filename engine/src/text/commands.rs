@@ -47,10 +47,12 @@ const COMMAND_WORDS: [(&str, Word); 18] = [
     ("punkten", Word::Punkt),
 ];
 
-/// Words before "komma" that make it the verb ("ska komma tillbaka").
-const KOMMA_VERB_BEFORE: [&str; 22] = [
+/// Words before "komma" that make it the verb ("ska komma tillbaka", "vila och komma i fas":
+/// nobody dictates a comma right after a conjunction).
+const KOMMA_VERB_BEFORE: [&str; 24] = [
     "ska", "skall", "kan", "får", "bör", "vill", "att", "måste", "behöver", "skulle", "kunde",
     "brukar", "kommer", "ville", "fick", "inte", "ej", "kunna", "hinna", "lär", "borde", "tänker",
+    "och", "eller",
 ];
 /// Words after "komma" that make it the verb ("komma tillbaka", "komma ihåg").
 const KOMMA_VERB_AFTER: [&str; 14] = [
@@ -125,10 +127,43 @@ const AFTER_NOUN_PUNKT: [&str; 14] = [
 ];
 /// Words that, right after a bare heading word, show it is a sentence's subject
 /// ("Bedömningen är ...", "Status visar ...").
-const VERBS: [&str; 24] = [
-    "är", "var", "har", "hade", "blir", "blev", "visar", "visade", "talar", "kan", "ska", "bör",
-    "får", "bedöms", "ser", "verkar", "känns", "tyder", "sker", "görs", "gjordes", "tas", "ges",
+const VERBS: [&str; 36] = [
+    "är",
+    "var",
+    "har",
+    "hade",
+    "blir",
+    "blev",
+    "visar",
+    "visade",
+    "talar",
+    "kan",
+    "ska",
+    "bör",
+    "får",
+    "bedöms",
+    "ser",
+    "verkar",
+    "känns",
+    "tyder",
+    "sker",
+    "görs",
+    "gjordes",
+    "tas",
+    "ges",
     "skall",
+    "behövs",
+    "behövdes",
+    "krävs",
+    "planeras",
+    "påbörjas",
+    "avslutas",
+    "förlängs",
+    "utfärdas",
+    "fortsätter",
+    "gäller",
+    "bedömdes",
+    "sattes",
 ];
 
 /// Words before "kom" that make it the verb ("hon kom in", "besvären kom gradvis").
@@ -813,6 +848,7 @@ fn glued_trailing_command(word: &str) -> Option<usize> {
         }
     }
     if COMPOUNDS_ENDING_IN_COMMAND.contains(&lower.as_str())
+        || lower.contains("ekonom")
         || SCHOOLS.iter().any(|school| lower.ends_with(school))
         || !word.chars().all(|c| c.is_alphabetic() || c == '-')
     {
@@ -905,8 +941,18 @@ fn next_real(items: &[Item], from: usize) -> usize {
 }
 
 /// Turns command words into punctuation and commands, and finds spoken headings.
-pub(crate) fn commands(items: Vec<Item>, vocab: &Vocabulary, headings: bool) -> Vec<Item> {
-    let items = sentences_from_capitals(punctuation(items), vocab);
+pub(crate) fn commands(
+    items: Vec<Item>,
+    vocab: &Vocabulary,
+    spoken_commands: bool,
+    headings: bool,
+) -> Vec<Item> {
+    let items = if spoken_commands {
+        punctuation(items)
+    } else {
+        items
+    };
+    let items = sentences_from_capitals(items, vocab);
     if headings {
         find_headings(items, vocab)
     } else {

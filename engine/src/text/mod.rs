@@ -118,6 +118,11 @@ pub struct FormatOptions {
     /// Recognize spoken headings ("rubrik X", a bare heading word opening a sentence). Off
     /// for ambient recordings, where nobody dictates headings.
     pub headings: bool,
+    /// Read spoken punctuation and editing commands ("komma", "punkt", "ny rad", "stryk
+    /// det"), also where the recognizer glued them to a word. Off for ambient recordings,
+    /// where nobody dictates them and such words are just words ("komma i fas", "ekonom"); a
+    /// decimal "komma" between numbers is read either way.
+    pub commands: bool,
     /// Replace misrecognized words by vocabulary terms they sound like.
     pub correct_terms: bool,
 }
@@ -126,6 +131,7 @@ impl Default for FormatOptions {
     fn default() -> Self {
         FormatOptions {
             headings: true,
+            commands: true,
             correct_terms: true,
         }
     }
@@ -201,8 +207,11 @@ pub fn words_text(words: &[SpokenWord]) -> String {
 }
 
 fn run(items: Vec<tokens::Item>, vocab: &Vocabulary, options: FormatOptions) -> Result<Formatted> {
-    let items = commands::split_merged(items);
-    let items = commands::split_glued_commands(items, vocab);
+    let items = if options.commands {
+        commands::split_glued_commands(commands::split_merged(items), vocab)
+    } else {
+        items
+    };
     let items = tokens::repair_number_words(items);
     let (items, code_corrections) = if options.correct_terms {
         correct::misheard_codes(items, vocab)
@@ -211,7 +220,7 @@ fn run(items: Vec<tokens::Item>, vocab: &Vocabulary, options: FormatOptions) -> 
     };
     let items = numbers::abbreviations(items, vocab);
     let items = numbers::numbers(items, vocab);
-    let items = commands::commands(items, vocab, options.headings);
+    let items = commands::commands(items, vocab, options.commands, options.headings);
     let (items, corrections) = if options.correct_terms {
         correct::correct(items, vocab, code_corrections)?
     } else {

@@ -410,11 +410,28 @@ fn read_number(items: &[Item]) -> Option<Number> {
         }
     }
     Some(Number {
-        text: value.to_string(),
+        text: grouped(value),
         value: Some(value),
         words,
         digits,
     })
+}
+
+/// A number said in words as note style writes it: digits, and from 10 000 on groups of three
+/// parted by a space ("40 000"), as Swedish writes large numbers.
+fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    if value < 10_000 {
+        return digits;
+    }
+    let mut out = String::with_capacity(digits.len() + 2);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn word_at(items: &[Item], i: usize) -> Option<String> {
@@ -493,6 +510,8 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
 }
 
 /// Most doses a day in "ett gånger tre".
+/// The top of the pain and symptom scales said as "N av tio".
+const SCORE_SCALE: u64 = 10;
 const MAX_DOSES_PER_DAY: u64 = 24;
 
 /// How the recognizer writes "ett" after "gånger" in a dose ("milligrammet gånger rätt").
@@ -774,6 +793,18 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                         used += 1 + right.words;
                         pattern = true;
                     }
+                }
+            }
+        }
+        // A score on a scale of ten ("smärtan är tre av tio" → "3 av 10"), a measurement.
+        if word_at(&items, i + used).as_deref() == Some("av") {
+            if let Some(scale) = read_number(&items[i + used + 1..]) {
+                if scale.value == Some(SCORE_SCALE)
+                    && number.value.is_some_and(|v| v <= SCORE_SCALE)
+                {
+                    text = format!("{text} av {}", scale.text);
+                    used += 1 + scale.words;
+                    pattern = true;
                 }
             }
         }
