@@ -464,6 +464,29 @@ fn known_diagnoses_are_history_and_a_relatives_operation_heredity() {
 }
 
 #[test]
+fn a_diagnosis_dated_years_back_is_history_and_the_stated_diagnosis_its_own_section() {
+    let n = note(
+        "söker för oro och sömnsvårigheter punkt hypotyreos sedan tio år komma ingen tidigare psykiatrisk kontakt punkt bilden talar för generaliserat ångestsyndrom punkt diagnosen blir generaliserat ångestsyndrom punkt sjukskrivning behövs inte punkt återbesök om fyra veckor punkt",
+        Mode::Dictation,
+        "psykiatri-nybesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            ("Kontaktorsak", "Söker för oro och sömnsvårigheter."),
+            (
+                "Tidigare sjukdomar",
+                "Hypotyreos sedan 10 år, ingen tidigare psykiatrisk kontakt."
+            ),
+            ("Bedömning", "Bilden talar för generaliserat ångestsyndrom."),
+            ("Diagnos", "Diagnosen blir generaliserat ångestsyndrom."),
+            ("Sjukskrivning", "Sjukskrivning behövs inte."),
+            ("Planering", "Återbesök om 4 veckor."),
+        ]
+    );
+}
+
+#[test]
 fn a_change_of_dose_is_an_action_not_current_medication() {
     let n = note(
         "Du tar prednisolon femton milligram på morgonen. Från i morgon tar du prednisolon tolv komma fem milligram en gånger ett i fyra veckor, och därefter tio milligram en gånger ett.",

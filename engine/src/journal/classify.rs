@@ -154,6 +154,24 @@ fn known_before(text: &str, start_char: usize) -> bool {
     }
 }
 
+/// Words after "sedan" that date a diagnosis to long before this visit ("astma sedan
+/// barndomen", "hypotyreos sedan länge").
+const LONG_AGO: [&str; 5] = ["länge", "barndomen", "tonåren", "ungdomen", "många"];
+
+/// Whether the diagnosis ending at `end_char` of `text` is dated to years ago or said to be
+/// had before ("hypotyreos sedan 10 år", "en depression tidigare"): history, as
+/// [`known_before`] finds it from the words before.
+fn known_since(text: &str, end_char: usize) -> bool {
+    let after: String = text.chars().skip(end_char).collect();
+    let words = words_of(&after);
+    match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["tidigare", ..] => true,
+        ["sedan", first, ..] if LONG_AGO.contains(&first) => true,
+        ["sedan", _, "år", ..] => true,
+        _ => false,
+    }
+}
+
 /// Whether a word is a blood pressure as a note writes it ("150/94").
 fn is_blood_pressure(word: &str) -> bool {
     word.split_once('/').is_some_and(|(high, low)| {
@@ -492,7 +510,9 @@ impl<'a> Classifier<'a> {
                 // divertikulos", "behandlad för hypertoni"), is part of the history; others
                 // are the clinician's assessment.
                 TermKind::Diagnosis => {
-                    let heading = if known_before(text, mention.start_char) {
+                    let known = known_before(text, mention.start_char)
+                        || known_since(text, mention.end_char);
+                    let heading = if known {
                         "Tidigare sjukdomar"
                     } else {
                         "Bedömning"
