@@ -487,6 +487,30 @@ fn a_diagnosis_dated_years_back_is_history_and_the_stated_diagnosis_its_own_sect
 }
 
 #[test]
+fn a_relatives_drug_is_medication_and_an_allergy_question_allergy() {
+    let n = note(
+        "God morgon, välkomna in. Slå dig ner. Har du någon allergi, och har du tålt penicillin tidigare? Jag är inte allergisk mot något. Mamma har inte tagit sin Spiolto sedan i helgen. TSH från vårdcentralen är inom normalområdet. Sammantaget har behandlingen god effekt.",
+        Mode::Ambient,
+        "primarvard-lakarbesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            ("Läkemedel", "Mamma har inte tagit sin Spiolto sedan i helgen."),
+            (
+                "Allergi",
+                "Har du någon allergi, och har du tålt penicillin tidigare? Jag är inte allergisk mot något."
+            ),
+            (
+                "Undersökningsresultat",
+                "TSH från vårdcentralen är inom normalområdet."
+            ),
+            ("Bedömning", "Sammantaget har behandlingen god effekt."),
+        ]
+    );
+}
+
+#[test]
 fn a_change_of_dose_is_an_action_not_current_medication() {
     let n = note(
         "Du tar prednisolon femton milligram på morgonen. Från i morgon tar du prednisolon tolv komma fem milligram en gånger ett i fyra veckor, och därefter tio milligram en gånger ett.",

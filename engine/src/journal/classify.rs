@@ -23,9 +23,25 @@ const ANSWER_CONTINUITY: f32 = 2.0 * CONTINUITY;
 /// section's words for it.
 const QUESTION_WEIGHT: f32 = 1.5;
 /// Verbs that, with a drug named, mean the patient already takes it.
-const CURRENT_USE: [&str; 6] = ["tar", "står", "använder", "medicinerar", "äter", "stått"];
+const CURRENT_USE: [&str; 8] = [
+    "tar",
+    "tagit",
+    "tog",
+    "står",
+    "använder",
+    "medicinerar",
+    "äter",
+    "stått",
+];
 /// Words that make a sentence with a verb of taking a change of treatment, not current use.
-const DOSE_CHANGE: [&str; 3] = ["därefter", "från i morgon", "från och med"];
+const DOSE_CHANGE: [&str; 6] = [
+    "därefter",
+    "från i morgon",
+    "från och med",
+    "och sedan",
+    "går du upp",
+    "går upp till",
+];
 /// Relatives whose illnesses make up the heredity ("Mamma har migrän", "Min bror har ADHD").
 const RELATIVES: [&str; 24] = [
     "mamma",
@@ -85,8 +101,13 @@ const HEREDITY_VERBS: [&str; 14] = [
     "diagnostiserades",
 ];
 /// Conversation filler, dropped in ambient mode when a short sentence has no clinical cue.
-const FILLER: [&str; 14] = [
+const FILLER: [&str; 19] = [
     "hej",
+    "god morgon",
+    "välkomna",
+    "slå dig ner",
+    "sätt er",
+    "sitt ner",
     "hejsan",
     "välkommen",
     "tack",
@@ -450,11 +471,22 @@ impl<'a> Classifier<'a> {
                     && words
                         .get(subject + 2)
                         .is_some_and(|w| HEREDITY_PARTICIPLES.contains(&w.as_str()))));
+        // Unless it is what the relative takes ("Mamma har inte tagit sin Spiolto", said by
+        // the patient's son): a drug named without an illness.
+        let relative_ill = relative_ill && {
+            let mentions = self.vocab.find_terms(text);
+            let names = |kind: TermKind| mentions.iter().any(|m| m.term.kind == kind);
+            !names(TermKind::Drug) || names(TermKind::Diagnosis)
+        };
         let first = words.first().map(String::as_str);
         // A sentence that opens with a test and says what it shows is its result ("EKG:t som
         // togs i morse visar en regelbunden rytm"), whatever findings it names.
         let results = self.position_of("Undersökningsresultat");
-        let result_shown = words.iter().any(|w| w == "visar")
+        // So does one that says the test was normal ("TSH från vårdcentralen inom
+        // normalområdet").
+        let result_shown = words
+            .iter()
+            .any(|w| w == "visar" || w.starts_with("normal"))
             && found
                 .iter()
                 .any(|f| f.start == 0 && Some(f.heading) == results);
