@@ -527,6 +527,21 @@ fn a_change_of_dose_is_an_action_not_current_medication() {
             ),
         ]
     );
+    // A dose in steps without the drug's name is the prescription said just before it.
+    let n = note(
+        "Hur mår du? Jag är trött. Du tar femhundra milligram en gånger ett i en vecka och sedan femhundra milligram en gånger två.",
+        Mode::Ambient,
+        "primarvard-aterbesok",
+    );
+    assert_eq!(
+        n.sections
+            .last()
+            .map(|s| (s.heading.as_str(), s.text.as_str())),
+        Some((
+            "Åtgärd",
+            "Du tar 500 mg 1 x 1 i en vecka och sedan 500 mg 1 x 2."
+        ))
+    );
 }
 
 #[test]

@@ -324,6 +324,20 @@ fn misheard_units_after_numbers() {
 }
 
 #[test]
+fn spinal_levels_and_emergency_numbers() {
+    assert_eq!(
+        written("rotpåverkan l fem vänster komma diskbråck c sex punkt"),
+        "Rotpåverkan L5 vänster, diskbråck C6."
+    );
+    assert_eq!(
+        written("ring hit eller ett ett två punkt ring ett ett sju sju punkt"),
+        "Ring hit eller 112. Ring 1177."
+    );
+    // Other digits said one by one stay words without a verb of calling.
+    assert_eq!(written("ett två tre punkt"), "Ett två tre.");
+}
+
+#[test]
 fn large_numbers_are_grouped_in_threes() {
     assert_eq!(
         written("nästan fyrtiotusen kronor på tre veckor punkt"),

@@ -42,6 +42,8 @@ const DOSE_CHANGE: [&str; 6] = [
     "går du upp",
     "går upp till",
 ];
+/// Units of a dose as a note writes them.
+const DOSE_UNITS: [&str; 5] = ["mg", "g", "mikrogram", "ml", "e"];
 /// Relatives whose illnesses make up the heredity ("Mamma har migrän", "Min bror har ADHD").
 const RELATIVES: [&str; 24] = [
     "mamma",
@@ -125,8 +127,10 @@ const FILLER: [&str; 19] = [
 
 /// Imperatives that open a piece of advice to the patient. Not those that open a plan ("Hör
 /// av dig", "Kom tillbaka", "Ring").
-const ADVICE_IMPERATIVES: [&str; 19] = [
+const ADVICE_IMPERATIVES: [&str; 21] = [
     "försök",
+    "skölj",
+    "skaka",
     "avstå",
     "väg",
     "undvik",
@@ -492,9 +496,16 @@ impl<'a> Classifier<'a> {
                 .any(|f| f.start == 0 && Some(f.heading) == results);
         // Advice in the imperative ("Försök dricka mer", "Res dig långsamt") is the action.
         let advice = first.is_some_and(|w| ADVICE_IMPERATIVES.contains(&w));
+        let joined = format!(" {} ", words.join(" "));
+        let dose_change = DOSE_CHANGE
+            .iter()
+            .any(|m| joined.contains(&format!(" {m} ")));
+        // A dose in steps ("500 mg i en vecka och sedan 500 mg 1 x 2") is a prescription.
+        let stepped_dose = dose_change && words.iter().any(|w| DOSE_UNITS.contains(&w.as_str()));
         // Signals of the whole sentence, each a strong cue for one heading.
         for (heading, found) in [
             ("Hereditet", relative_ill),
+            ("Åtgärd", stepped_dose),
             // A blood pressure ("150/94") is a measurement the clinician took.
             ("Status", words.iter().any(|w| is_blood_pressure(w))),
             ("Undersökningsresultat", result_shown),
@@ -520,10 +531,6 @@ impl<'a> Classifier<'a> {
         let mentions = self.vocab.find_terms(text);
         // Not in advice: "Sluta med Ipren så länge du tar Voltaren" changes the treatment.
         // Nor in a change of dose ("Från i morgon tar du 10 mg, och därefter 5 mg").
-        let joined = format!(" {} ", words.join(" "));
-        let dose_change = DOSE_CHANGE
-            .iter()
-            .any(|m| joined.contains(&format!(" {m} ")));
         let current_use =
             !advice && !dose_change && words.iter().any(|w| CURRENT_USE.contains(&w.as_str()));
         for mention in &mentions {

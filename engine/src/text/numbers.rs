@@ -574,10 +574,10 @@ fn dose_unit_by_sound<'v>(word: &str, vocab: &'v Vocabulary) -> Option<&'v Unit>
 /// Digits said one by one, or in pairs, after a verb of calling: a phone number ("ring ett
 /// ett två" → "ring 112", "ring elva sjuttiosju" → "ring 1177"). `(text, words used)`.
 fn phone_number(out: &[Item], items: &[Item]) -> Option<(String, usize)> {
-    let verb = out.last().filter(|it| it.is_word())?.lower();
-    if !CALL_VERBS.contains(&verb.as_str()) {
-        return None;
-    }
+    let after_call_verb = out
+        .last()
+        .filter(|it| it.is_word())
+        .is_some_and(|it| CALL_VERBS.contains(&it.lower().as_str()));
     let mut digits = String::new();
     let mut used = 0;
     while let Some(number) = read_number(&items[used..]).filter(|n| n.words == 1) {
@@ -587,7 +587,32 @@ fn phone_number(out: &[Item], items: &[Item]) -> Option<(String, usize)> {
         }
         used += 1;
     }
-    (used >= 2 && digits.len() >= PHONE_MIN_DIGITS).then_some((digits, used))
+    // The emergency and health-care numbers are phone numbers wherever they are said
+    // ("ring hit eller ett ett två").
+    let known = KNOWN_PHONE_NUMBERS.contains(&digits.as_str());
+    (used >= 2 && digits.len() >= PHONE_MIN_DIGITS && (after_call_verb || known))
+        .then_some((digits, used))
+}
+
+/// Sweden's emergency number, the health-care advice line and the police's non-emergency line.
+const KNOWN_PHONE_NUMBERS: [&str; 3] = ["112", "1177", "11414"];
+
+/// Spinal levels ("L fem" → "L5", "C sex" → "C6"): a segment's letter and its highest number.
+const SPINAL_SEGMENTS: [(&str, &str, u64); 5] = [
+    ("c", "C", 8),
+    ("th", "Th", 12),
+    ("t", "T", 12),
+    ("l", "L", 5),
+    ("s", "S", 5),
+];
+
+/// A spinal level said as its letter and a number word, `(text, words used)`.
+fn spinal_level(items: &[Item]) -> Option<(String, usize)> {
+    let letter = items.first().filter(|it| it.is_word())?.lower();
+    let (_, written, highest) = SPINAL_SEGMENTS.iter().find(|(l, _, _)| *l == letter)?;
+    let number = read_number(&items[1..]).filter(|n| n.words == 1 && !n.digits)?;
+    let value = number.value.filter(|v| (1..=*highest).contains(v))?;
+    Some((format!("{written}{value}"), 2))
 }
 
 /// A disease's type said in words and joined to it, after "typ" ("typ två-diabetes" →
@@ -700,6 +725,11 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             continue;
         }
         if let Some((text, used)) = date(&items[i..]) {
+            out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
+            i += used;
+            continue;
+        }
+        if let Some((text, used)) = spinal_level(&items[i..]) {
             out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
             i += used;
             continue;
