@@ -511,6 +511,27 @@ fn a_relatives_drug_is_medication_and_an_allergy_question_allergy() {
 }
 
 #[test]
+fn a_scales_score_is_the_ratings_and_a_named_suicide_risk_its_assessment() {
+    let n = note(
+        "Hur mycket dricker du? Fyra starköl om dagen. DUDIT blev noll. Hur lever du i dag? Jag bor själv i en hyresrätt. Jag bedömer att suicidrisken inte är akut förhöjd, men att du bor ensam är en riskfaktor.",
+        Mode::Ambient,
+        "psykiatri-nybesok",
+    );
+    assert_eq!(
+        placed(&n),
+        vec![
+            ("Socialt", "Hur lever du i dag? Jag bor själv i en hyresrätt."),
+            ("Levnadsvanor", "Hur mycket dricker du? Fyra starköl om dagen."),
+            (
+                "Suicidriskbedömning",
+                "Jag bedömer att suicidrisken inte är akut förhöjd, men att du bor ensam är en riskfaktor."
+            ),
+            ("Skattningar", "DUDIT blev 0."),
+        ]
+    );
+}
+
+#[test]
 fn a_change_of_dose_is_an_action_not_current_medication() {
     let n = note(
         "Du tar prednisolon femton milligram på morgonen. Från i morgon tar du prednisolon tolv komma fem milligram en gånger ett i fyra veckor, och därefter tio milligram en gånger ett.",

@@ -42,6 +42,8 @@ const DOSE_CHANGE: [&str; 6] = [
     "går du upp",
     "går upp till",
 ];
+/// How many words after a rating scale's name its score may come ("DUDIT blev 0").
+const SCORE_REACH: usize = 3;
 /// Units of a dose as a note writes them.
 const DOSE_UNITS: [&str; 5] = ["mg", "g", "mikrogram", "ml", "e"];
 /// Relatives whose illnesses make up the heredity ("Mamma har migrän", "Min bror har ADHD").
@@ -496,6 +498,23 @@ impl<'a> Classifier<'a> {
                 .any(|f| f.start == 0 && Some(f.heading) == results);
         // Advice in the imperative ("Försök dricka mer", "Res dig långsamt") is the action.
         let advice = first.is_some_and(|w| ADVICE_IMPERATIVES.contains(&w));
+        // A rating scale's result ("DUDIT blev 0", "AUDIT 28 poäng") is the ratings, where
+        // the template has them, though the scale asks about drinking.
+        let ratings = self.position_of("Skattningar");
+        let is_score = |w: &String| w == "poäng" || w.chars().all(|c| c.is_ascii_digit());
+        let scale_result = found.iter().any(|f| {
+            Some(f.heading) == ratings
+                && f.weight >= STRONG
+                && words
+                    .iter()
+                    .skip(f.start + f.words)
+                    .take(SCORE_REACH)
+                    .any(is_score)
+        });
+        // The suicide risk named is its assessment, whatever risks it weighs ("bor ensam").
+        let suicide_risk = words
+            .iter()
+            .any(|w| w.starts_with("suicidrisk") || w.starts_with("självmordsrisk"));
         let joined = format!(" {} ", words.join(" "));
         let dose_change = DOSE_CHANGE
             .iter()
@@ -506,6 +525,8 @@ impl<'a> Classifier<'a> {
         for (heading, found) in [
             ("Hereditet", relative_ill),
             ("Åtgärd", stepped_dose),
+            ("Skattningar", scale_result),
+            ("Suicidriskbedömning", suicide_risk),
             // A blood pressure ("150/94") is a measurement the clinician took.
             ("Status", words.iter().any(|w| is_blood_pressure(w))),
             ("Undersökningsresultat", result_shown),
