@@ -705,24 +705,15 @@ pub(crate) fn numbers(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             continue;
         }
         if CLOCK_WORDS.contains(&lower.as_str()) {
-            if let Some((hours, minutes, used)) = time_of_day(&items[i + 1..], true) {
+            if let Some((hours, minutes, used)) = time_of_day(&items[i + 1..]) {
                 out.push(Item::spanning(
                     Kind::Formatted,
-                    written_time(hours, minutes, true),
+                    written_time(hours, minutes),
                     &items[i..i + 1 + used],
                 ));
                 i += 1 + used;
                 continue;
             }
-        }
-        if let Some((hours, minutes, used)) = time_of_day(&items[i..], false) {
-            out.push(Item::spanning(
-                Kind::Formatted,
-                written_time(hours, minutes, false),
-                &items[i..i + used],
-            ));
-            i += used;
-            continue;
         }
         if let Some((text, used)) = date(&items[i..]) {
             out.push(Item::spanning(Kind::Formatted, text, &items[i..i + used]));
@@ -997,11 +988,12 @@ fn hour_before(hour: u32) -> Option<u32> {
     }
 }
 
-/// A time of day at the start of `items`: `(hours, minutes, words used)`. "halv nio", "kvart
-/// över tre" and "kvart i tre" count anywhere; "fem över åtta", "tio i halv nio", "åtta
-/// trettio", "åtta noll fem", a bare "åtta" and the recognizer's "8.30"/"8:30" only after
-/// "klockan" (`after_clock`).
-fn time_of_day(items: &[Item], after_clock: bool) -> Option<(u32, u32, usize)> {
+/// A time of day said after "klockan", at the start of `items`: `(hours, minutes, words
+/// used)`: "halv nio", "kvart över tre", "kvart i tre", "fem över åtta", "tio i halv nio",
+/// "åtta trettio", "åtta noll fem", a bare "åtta" and the recognizer's "8.30"/"8:30". Without
+/// "klockan" a spoken time stays as said: "läggning halv nio" is in the evening, and digits
+/// would make it 08.30.
+fn time_of_day(items: &[Item]) -> Option<(u32, u32, usize)> {
     let word = |k: usize| word_at(items, k);
     let first = word(0)?;
     if first == "halv" {
@@ -1015,9 +1007,6 @@ fn time_of_day(items: &[Item], after_clock: bool) -> Option<(u32, u32, usize)> {
             "i" => Some((hour_before(hour)?, 45, 3)),
             _ => None,
         };
-    }
-    if !after_clock {
-        return None;
     }
     if let Some((h, m)) = first.split_once(['.', ':']) {
         let (hours, minutes) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
@@ -1077,19 +1066,14 @@ fn time_of_day(items: &[Item], after_clock: bool) -> Option<(u32, u32, usize)> {
 }
 
 /// A time of day in note style ([`TIME_STYLE`]).
-fn written_time(hours: u32, minutes: u32, after_clock: bool) -> String {
+fn written_time(hours: u32, minutes: u32) -> String {
     let style = &TIME_STYLE;
     let hours = if style.pad_hours {
         format!("{hours:02}")
     } else {
         hours.to_string()
     };
-    let time = format!("{hours}{}{minutes:02}", style.separator);
-    if after_clock {
-        format!("{} {time}", style.prefix)
-    } else {
-        time
-    }
+    format!("{} {hours}{}{minutes:02}", style.prefix, style.separator)
 }
 
 /// The day of a date: an ordinal ("tjugoförsta") or a cardinal ("tjugoett"), 1–31.
