@@ -33,8 +33,11 @@ const CURRENT_USE: [&str; 8] = [
     "äter",
     "stått",
 ];
-/// Words that make a sentence with a verb of taking a change of treatment, not current use.
-const DOSE_CHANGE: [&str; 6] = [
+/// Words that make a sentence with a verb of taking a change of treatment, not current use
+/// (also a course limited in time, "i högst 2 veckor", and a drug added).
+const DOSE_CHANGE: [&str; 8] = [
+    "i högst",
+    "tillägg av",
     "därefter",
     "från i morgon",
     "från och med",
