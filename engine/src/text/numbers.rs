@@ -509,9 +509,9 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
     out
 }
 
-/// Most doses a day in "ett gånger tre".
 /// The top of the pain and symptom scales said as "N av tio".
 const SCORE_SCALE: u64 = 10;
+/// Most doses a day in "ett gånger tre".
 const MAX_DOSES_PER_DAY: u64 = 24;
 
 /// How the recognizer writes "ett" after "gånger" in a dose ("milligrammet gånger rätt").
