@@ -338,6 +338,16 @@ fn spinal_levels_and_emergency_numbers() {
 }
 
 #[test]
+fn a_scale_written_with_its_number_word_hyphenated_is_the_abbreviation() {
+    assert_eq!(
+        written("I PHQ-nio fick du fjorton poäng punkt"),
+        "I PHQ-9 fick du 14 poäng."
+    );
+    // A hyphenated word whose parts are no spoken form stays as it is.
+    assert_eq!(written("en vit-två punkt"), "En vit-två.");
+}
+
+#[test]
 fn large_numbers_are_grouped_in_threes() {
     assert_eq!(
         written("nästan fyrtiotusen kronor på tre veckor punkt"),

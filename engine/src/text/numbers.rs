@@ -470,6 +470,15 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 }
             }
             let word = &items[i];
+            // A spoken form with its number joined by a hyphen ("PHQ-nio" for "phq nio").
+            if let Some(abbreviation) = hyphenated_spoken_form(&word.lower(), vocab) {
+                let mut item = word.clone();
+                item.kind = Kind::Formatted;
+                item.text = abbreviation.short.clone();
+                out.push(item);
+                i += 1;
+                continue;
+            }
             if let Some(abbreviation) = vocab.abbreviation(&word.text) {
                 let lower = word.lower();
                 let is_short = lower == abbreviation.short.to_lowercase();
@@ -507,6 +516,25 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
         i += 1;
     }
     out
+}
+
+/// The abbreviation a word spells when it is a spoken form's letters and number word joined
+/// by a hyphen ("phq-nio" for the spoken form "phq nio").
+fn hyphenated_spoken_form<'v>(
+    lower: &str,
+    vocab: &'v Vocabulary,
+) -> Option<&'v skriva_vocab::Abbreviation> {
+    let (letters, number) = lower.rsplit_once('-')?;
+    if letters.is_empty()
+        || parse_cardinal(number).is_none()
+        || number.chars().any(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let spoken = format!("{letters} {number}");
+    vocab
+        .abbreviation(&spoken)
+        .filter(|a| a.spoken.iter().any(|s| normalize(s) == spoken))
 }
 
 /// The top of the pain and symptom scales said as "N av tio".
