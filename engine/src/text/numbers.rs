@@ -471,15 +471,8 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
             }
             let word = &items[i];
             // A spoken form with its number joined by a hyphen ("PHQ-nio" for "phq nio").
-            if let Some(abbreviation) = hyphenated_spoken_form(&word.lower(), vocab) {
-                let mut item = word.clone();
-                item.kind = Kind::Formatted;
-                item.text = abbreviation.short.clone();
-                out.push(item);
-                i += 1;
-                continue;
-            }
-            if let Some(abbreviation) = vocab.abbreviation(&word.text) {
+            let hyphenated = hyphenated_spoken_form(&word.lower(), vocab);
+            if let Some(abbreviation) = hyphenated.or_else(|| vocab.abbreviation(&word.text)) {
                 let lower = word.lower();
                 let is_short = lower == abbreviation.short.to_lowercase();
                 let number_follows = items.get(i + 1).is_some_and(|next| {
@@ -497,9 +490,10 @@ pub(crate) fn abbreviations(items: Vec<Item>, vocab: &Vocabulary) -> Vec<Item> {
                 let unambiguous = is_short && (!abbreviation.value || spells_no_word);
                 // A spoken form with a hyphen or digits ("bsl-tjugotre", "b-tolv") is the
                 // abbreviation however it is used: no Swedish word is written so.
-                let spelled_form = !is_short
-                    && (lower.contains('-') || lower.chars().any(|c| c.is_ascii_digit()))
-                    && abbreviation.spoken.iter().any(|s| normalize(s) == lower);
+                let spelled_form = hyphenated.is_some()
+                    || (!is_short
+                        && (lower.contains('-') || lower.chars().any(|c| c.is_ascii_digit()))
+                        && abbreviation.spoken.iter().any(|s| normalize(s) == lower));
                 if (unambiguous || number_follows || spelled_form)
                     && word.text != abbreviation.short
                 {
