@@ -482,11 +482,9 @@ impl<'a> Classifier<'a> {
                         .is_some_and(|w| HEREDITY_PARTICIPLES.contains(&w.as_str()))));
         // Unless it is what the relative takes ("Mamma har inte tagit sin Spiolto", said by
         // the patient's son): a drug named without an illness.
-        let relative_ill = relative_ill && {
-            let mentions = self.vocab.find_terms(text);
-            let names = |kind: TermKind| mentions.iter().any(|m| m.term.kind == kind);
-            !names(TermKind::Drug) || names(TermKind::Diagnosis)
-        };
+        let mentions = self.vocab.find_terms(text);
+        let names = |kind: TermKind| mentions.iter().any(|m| m.term.kind == kind);
+        let relative_ill = relative_ill && (!names(TermKind::Drug) || names(TermKind::Diagnosis));
         let first = words.first().map(String::as_str);
         // A sentence that opens with a test and says what it shows is its result ("EKG:t som
         // togs i morse visar en regelbunden rytm"), whatever findings it names.
@@ -552,7 +550,6 @@ impl<'a> Classifier<'a> {
                 scores[i] += STRONG;
             }
         }
-        let mentions = self.vocab.find_terms(text);
         // Not in advice: "Sluta med Ipren så länge du tar Voltaren" changes the treatment.
         // Nor in a change of dose ("Från i morgon tar du 10 mg, och därefter 5 mg").
         let current_use =
