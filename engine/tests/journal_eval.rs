@@ -9,13 +9,13 @@
 use skriva_engine::journal::eval::{evaluate, load_eval_set, Report};
 use skriva_vocab::Vocabulary;
 
-/// Bounds at the targets; measured 97.2 % / 100 % / 100 % on sv-heldout (see the corpus
+/// Bounds at the targets; measured 95.9 % / 100 % / 100 % on sv-heldout (see the corpus
 /// READMEs).
 const MIN_SECTION_ACCURACY: f64 = 0.95;
-/// sv-structure's section accuracy as measured (90.5 % over 74 cases, 95.3 % over the 62
-/// before batches 8 and 9), less a margin: a guard against regressions, not the target,
-/// which the two newest batches of consultations miss (77–85 % after their rules).
-const MIN_SECTION_ACCURACY_EVALUATION_SET: f64 = 0.90;
+/// sv-structure's section accuracy as measured (94.9 % over 74 cases), less a margin: a guard
+/// against regressions, not the target, which the two newest batches of consultations still
+/// miss.
+const MIN_SECTION_ACCURACY_EVALUATION_SET: f64 = 0.93;
 const MIN_TERM_RECALL: f64 = 0.97;
 const MIN_TERM_PRECISION: f64 = 0.95;
 

@@ -513,7 +513,7 @@ fn a_relatives_drug_is_medication_and_an_allergy_question_allergy() {
 #[test]
 fn a_scales_score_is_the_ratings_and_a_named_suicide_risk_its_assessment() {
     let n = note(
-        "Hur mycket dricker du? Fyra starköl om dagen. DUDIT blev noll. Hur lever du i dag? Jag bor själv i en hyresrätt. Jag bedömer att suicidrisken inte är akut förhöjd, men att du bor ensam är en riskfaktor.",
+        "Hur mycket dricker du? Fyra starköl om dagen. Hur lever du i dag? Jag bor själv i en hyresrätt. DUDIT blev noll. Jag bedömer att suicidrisken inte är akut förhöjd, men att du bor ensam är en riskfaktor.",
         Mode::Ambient,
         "psykiatri-nybesok",
     );

@@ -1,6 +1,7 @@
-//! Placing a sentence under a template heading by its content, for dictation without spoken
+//! Placing sentences under template headings by their content, for dictation without spoken
 //! headings and for ambient recordings: weighted cue words per heading (from the vocabulary's
-//! `headings.toml`), vocabulary mentions (drugs, diagnoses), and the previous sentence's heading.
+//! `headings.toml`), vocabulary mentions (drugs, diagnoses), the previous sentence's heading,
+//! and, over the whole run of sentences, the template's order ([`Classifier::sequence`]).
 
 use skriva_vocab::{Heading, Template, TermKind, Vocabulary};
 
@@ -9,6 +10,27 @@ use skriva_vocab::{Heading, Template, TermKind, Vocabulary};
 const INFLECTIONS: [&str; 16] = [
     "", "n", "en", "et", "t", "er", "ar", "or", "na", "erna", "arna", "orna", "s", "e", "a", "ade",
 ];
+/// A placement by content: its heading on its own, its cue scores per template heading, and
+/// the bonus it gets for staying under the heading before it.
+#[derive(Debug, Clone)]
+pub(crate) struct Placement {
+    pub(crate) heading: usize,
+    pub(crate) scores: Vec<f32>,
+    pub(crate) continuity: f32,
+}
+
+/// What going back one heading of the template costs in [`Classifier::sequence`]: one plain
+/// cue, up to [`MAX_BACKWARD`].
+const BACKWARD_PER_HEADING: f32 = 1.0;
+/// The most going back costs: a strong cue. A rating's score or a blood pressure said in the
+/// middle of the history is an excursion the conversation returns from, which a cost growing
+/// with the distance without end would not let it make. On the evaluation set: 94.7 % of
+/// words placed right (94.9 % without the cap, 93.4–94.5 % for a flat cost of 0.5–4 for any
+/// step back, 91.4 % for none, 91.1 % placing sentence by sentence).
+const MAX_BACKWARD: f32 = STRONG;
+/// Breaks a tie between headings in favour of the history heading in [`Classifier::sequence`]:
+/// far below any cue.
+const TIE_BREAK: f32 = 0.01;
 /// Weight of a strong cue relative to a plain one.
 const STRONG: f32 = 3.0;
 /// Bonus for staying under the previous sentence's heading.
@@ -601,33 +623,98 @@ impl<'a> Classifier<'a> {
         has_filler && self.scores(text, None).iter().all(|s| *s < 1.0)
     }
 
-    /// The best template heading for `text`, given the previous sentence's heading.
-    pub(crate) fn classify(&self, text: &str, previous: Option<usize>) -> usize {
-        let scores = self.scores(text, previous);
-        self.best(text, scores, previous, CONTINUITY)
-    }
-
-    /// [`Classifier::classify`] for the sentence right after a question and its answer,
-    /// which holds to the answer's heading more ([`ANSWER_CONTINUITY`]).
-    pub(crate) fn classify_after_answer(&self, text: &str, previous: Option<usize>) -> usize {
-        let scores = self.scores(text, previous);
-        self.best(text, scores, previous, ANSWER_CONTINUITY)
-    }
-
-    /// The best template heading for a question and the answer after it, placed together:
-    /// the question names the topic ("Har du gått ner i vikt?") and the answer may use
-    /// another section's words for it ("Nej, vikten är densamma").
-    pub(crate) fn classify_exchange(
+    /// Places a sentence, or a question with its `answer`, after one placed under `previous`
+    /// (`after_answer`: that one was an answer): the best heading by itself, and what the
+    /// whole sequence's placement ([`Classifier::sequence`]) needs to revise it.
+    pub(crate) fn place(
         &self,
-        question: &str,
-        answer: &str,
+        text: &str,
+        answer: Option<&str>,
+        after_answer: bool,
         previous: Option<usize>,
-    ) -> usize {
-        let scores = self.exchange_scores(question, answer, previous);
-        self.best(question, scores, previous, CONTINUITY)
+    ) -> Placement {
+        let (scores, continuity) = match answer {
+            Some(answer) => (self.exchange_scores(text, answer, previous), CONTINUITY),
+            None if after_answer => (self.scores(text, previous), ANSWER_CONTINUITY),
+            None => (self.scores(text, previous), CONTINUITY),
+        };
+        let heading = self.best(text, scores.clone(), previous, continuity);
+        Placement {
+            heading,
+            scores,
+            continuity,
+        }
     }
 
-    /// Cue scores of a question and its answer together.
+    /// The headings of a run of placements in the order they were said, best as a whole
+    /// (Viterbi): each placement's cue scores, the bonus for staying under the heading before,
+    /// and [`BACKWARD_PER_HEADING`] taken off for each heading of the template it goes back
+    /// (at most [`MAX_BACKWARD`]).
+    /// A note is said roughly in its template's order (the evaluation set's dictations almost
+    /// never go back, its consultations do at about one change of topic in ten), so a
+    /// sentence whose cues point far back is more often misplaced than a return; and unlike
+    /// placing one sentence at a time this sees the sentences after one.
+    pub(crate) fn sequence(&self, placements: &[&Placement]) -> Vec<usize> {
+        let n_headings = self.template.headings.len();
+        if placements.is_empty() || n_headings == 0 {
+            return Vec::new();
+        }
+        let default = self.default_heading();
+        // Ties go to the history heading, as they do for one sentence ([`Classifier::best`]).
+        let emission = |p: &Placement, h: usize| {
+            p.scores.get(h).copied().unwrap_or(0.0) + if h == default { TIE_BREAK } else { 0.0 }
+        };
+        let mut best: Vec<f32> = (0..n_headings)
+            .map(|h| emission(placements[0], h))
+            .collect();
+        let mut came_from: Vec<Vec<usize>> = Vec::with_capacity(placements.len());
+        for placement in &placements[1..] {
+            let mut next = vec![f32::NEG_INFINITY; n_headings];
+            let mut from = vec![0; n_headings];
+            for (h, slot) in next.iter_mut().enumerate() {
+                for (prev, &so_far) in best.iter().enumerate() {
+                    let transition = if prev == h {
+                        if self.is_sticky(prev) {
+                            placement.continuity
+                        } else {
+                            0.0
+                        }
+                    } else if h < prev {
+                        -(BACKWARD_PER_HEADING * (prev - h) as f32).min(MAX_BACKWARD)
+                    } else {
+                        0.0
+                    };
+                    let total = so_far + transition;
+                    if total > *slot {
+                        *slot = total;
+                        from[h] = prev;
+                    }
+                }
+                *slot += emission(placement, h);
+            }
+            came_from.push(from);
+            best = next;
+        }
+        let mut last = best
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |acc, (h, &s)| if s > acc.1 { (h, s) } else { acc },
+            )
+            .0;
+        let mut path = vec![last];
+        for from in came_from.iter().rev() {
+            last = from[last];
+            path.push(last);
+        }
+        path.reverse();
+        path
+    }
+
+    /// Cue scores of a question and its answer together: the question names the topic ("Har
+    /// du gått ner i vikt?") and the answer may use another section's words for it ("Nej,
+    /// vikten är densamma").
     fn exchange_scores(&self, question: &str, answer: &str, previous: Option<usize>) -> Vec<f32> {
         let mut scores = self.scores(question, previous);
         // A question that names its topic with a strong cue ("Är du allergisk mot något?")
@@ -684,33 +771,6 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    /// How much more the cues of `texts`, together, say for heading `a` than for `b` (after
-    /// a sentence placed under `previous`).
-    pub(crate) fn margin(
-        &self,
-        texts: &[&str],
-        previous: Option<usize>,
-        a: usize,
-        b: usize,
-    ) -> f32 {
-        // A question and its answer are scored as they were placed.
-        let total = match texts {
-            [question, answer] if question.trim_end().ends_with('?') => {
-                self.exchange_scores(question, answer, previous)
-            }
-            _ => {
-                let mut total = vec![0.0_f32; self.template.headings.len()];
-                for text in texts {
-                    for (t, s) in total.iter_mut().zip(self.scores(text, previous)) {
-                        *t += s;
-                    }
-                }
-                total
-            }
-        };
-        total.get(a).copied().unwrap_or(0.0) - total.get(b).copied().unwrap_or(0.0)
-    }
-
     /// Whether a sentence without cues of its own stays under template heading `i` after one
     /// placed there.
     fn is_sticky(&self, i: usize) -> bool {
@@ -745,6 +805,63 @@ mod tests {
         assert!(!word_matches(&CueWord::Word("g".into()), "ge"));
     }
 
+    fn place_one(classifier: &Classifier<'_>, text: &str, previous: Option<usize>) -> usize {
+        classifier.place(text, None, false, previous).heading
+    }
+
+    fn placements(classifier: &Classifier<'_>, texts: &[&str]) -> Vec<Placement> {
+        let mut previous = None;
+        texts
+            .iter()
+            .map(|text| {
+                let placement = classifier.place(text, None, false, previous);
+                previous = Some(placement.heading);
+                placement
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_weak_cue_back_to_an_earlier_heading_does_not_move_the_note_back() {
+        let vocab = Vocabulary::builtin().expect("vocabulary");
+        let template = vocab.template("primarvard-lakarbesok").expect("template");
+        let classifier = Classifier::new(template, &vocab);
+        let said = ["Vid undersökningen är buken mjuk och oöm.", "Hon mår illa."];
+        let placed = placements(&classifier, &said);
+        let status = template.position("Status").expect("Status");
+        let aktuellt = template.position("Aktuellt").expect("Aktuellt");
+        assert_eq!(placed[0].heading, status);
+        // Alone, the second sentence's plain cue takes it back to the history.
+        assert_eq!(placed[1].heading, aktuellt);
+        // As a sequence, the consultation stays at the examination: going back to the
+        // history costs more than a plain cue says.
+        let refs: Vec<&Placement> = placed.iter().collect();
+        assert_eq!(classifier.sequence(&refs), vec![status, status]);
+    }
+
+    #[test]
+    fn a_sequence_goes_back_a_heading_for_a_strong_cue() {
+        let vocab = Vocabulary::builtin().expect("vocabulary");
+        let template = vocab.template("primarvard-lakarbesok").expect("template");
+        let classifier = Classifier::new(template, &vocab);
+        let sequence = |texts: &[&str]| {
+            let placed = placements(&classifier, texts);
+            let refs: Vec<&Placement> = placed.iter().collect();
+            classifier.sequence(&refs)
+        };
+        let heading = |name: &str| template.position(name).expect("heading");
+        // A drug and its dose are worth going back a heading for.
+        assert_eq!(
+            sequence(&[
+                "Hon har inga kända allergier.",
+                "Hon tar Enalapril 10 mg 1 x 1."
+            ]),
+            vec![heading("Allergi"), heading("Läkemedel")]
+        );
+        // Nothing placed is a sequence of nothing.
+        assert!(classifier.sequence(&[]).is_empty());
+    }
+
     #[test]
     fn even_cues_leave_a_sentence_in_the_history() {
         let vocab = Vocabulary::builtin().expect("vocabulary");
@@ -752,18 +869,24 @@ mod tests {
         let classifier = Classifier::new(template, &vocab);
         let aktuellt = template.position("Aktuellt").expect("Aktuellt");
         // "söker" counts for Kontaktorsak, "panikattacker" for Aktuellt.
-        let heading = classifier.classify_exchange(
-            "Vad är det som gör att du söker nu?",
-            "Jag får panikattacker.",
-            None,
-        );
+        let heading = classifier
+            .place(
+                "Vad är det som gör att du söker nu?",
+                Some("Jag får panikattacker."),
+                false,
+                None,
+            )
+            .heading;
         assert_eq!(heading, aktuellt);
         // "nästan" is no "nästa" (besök): an answer about time stays with its question.
-        let heading = classifier.classify_exchange(
-            "Hur länge håller du på med tvättandet nu?",
-            "Kanske en timme, förut var det nästan 3 timmar.",
-            Some(aktuellt),
-        );
+        let heading = classifier
+            .place(
+                "Hur länge håller du på med tvättandet nu?",
+                Some("Kanske en timme, förut var det nästan 3 timmar."),
+                false,
+                Some(aktuellt),
+            )
+            .heading;
         assert_eq!(heading, aktuellt);
     }
 
@@ -774,10 +897,10 @@ mod tests {
         let classifier = Classifier::new(template, &vocab);
         let aktuellt = template.position("Aktuellt").expect("Aktuellt");
         let heard = "25-årig vina med generaliserat ångestsyndrom på åter besök.";
-        assert_eq!(classifier.classify(heard, None), aktuellt);
+        assert_eq!(place_one(&classifier, heard, None), aktuellt);
         let planering = template.position("Planering").expect("Planering");
         assert_eq!(
-            classifier.classify("Åter besök om 3 månader.", None),
+            place_one(&classifier, "Åter besök om 3 månader.", None),
             planering
         );
         // With a reason for the visit in the template, the other cues choose.
@@ -785,10 +908,10 @@ mod tests {
         let classifier = Classifier::new(template, &vocab);
         let kontaktorsak = template.position("Kontaktorsak").expect("Kontaktorsak");
         let heard = "32-årig kvinna som söker för sveda sedan 2 dagar.";
-        assert_eq!(classifier.classify(heard, None), kontaktorsak);
+        assert_eq!(place_one(&classifier, heard, None), kontaktorsak);
         // After the reason for the visit, the introduction opens the history.
         let aktuellt = template.position("Aktuellt").expect("Aktuellt");
         let heard = "61-årig kvinna som cyklade omkull i går kväll.";
-        assert_eq!(classifier.classify(heard, Some(kontaktorsak)), aktuellt);
+        assert_eq!(place_one(&classifier, heard, Some(kontaktorsak)), aktuellt);
     }
 }

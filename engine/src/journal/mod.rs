@@ -323,18 +323,18 @@ fn assemble(
         |placed: &mut Vec<Placed>,
          (first, first_break): (Sentence, Option<Break>),
          answer: Option<(Sentence, Option<Break>)>| {
-            let i = match &answer {
-                Some((a, _)) => classifier.classify_exchange(&first.text, &a.text, previous_class),
-                None if after_answer => {
-                    classifier.classify_after_answer(&first.text, previous_class)
-                }
-                None => classifier.classify(&first.text, previous_class),
-            };
+            let placement = classifier.place(
+                &first.text,
+                answer.as_ref().map(|(a, _)| a.text.as_str()),
+                after_answer,
+                previous_class,
+            );
+            let i = placement.heading;
             units.push(Unit {
                 start: placed.len(),
                 len: 1 + usize::from(answer.is_some()),
                 heading: i,
-                previous: previous_class,
+                placement,
             });
             previous_class = Some(i);
             after_answer = answer.is_some();
@@ -420,7 +420,7 @@ fn assemble(
     if let Some(question) = open_question.take() {
         place_by_content(&mut placed, question, None);
     }
-    bridge_excursions(&mut placed, &units, &classifier, template);
+    place_as_sequence(&mut placed, &units, &classifier, template);
     let sections = build_sections(placed);
     let mut note = Note {
         metadata,
@@ -433,54 +433,35 @@ fn assemble(
 }
 
 /// One placement by content: the sentence (or question and answer) at `start..start + len`
-/// of the placed sentences, the heading it got and the heading before it.
+/// of the placed sentences, the heading it got on its own and its cue scores.
 struct Unit {
     start: usize,
     len: usize,
     heading: usize,
-    previous: Option<usize>,
+    placement: classify::Placement,
 }
 
-/// How much more a placement's own cues may say for its heading than for the heading on both
-/// sides of it and still be taken back there: one plain cue.
-const BRIDGE_MARGIN: f32 = 1.0;
-
-/// Takes a lone placement back under the heading of the placements on both sides when its own
-/// cues barely favoured another: the conversation (or dictation) did not leave the topic for
-/// one sentence ("Ska jag säga till hemtjänsten om det?" between two about the medicines).
-/// Placement goes sentence by sentence and cannot see the sentence after; this looks back
-/// once it can.
-fn bridge_excursions(
+/// Revises the placements by content as one sequence ([`classify::Classifier::sequence`]):
+/// placing sentence by sentence cannot see the sentences after one, nor that the
+/// consultation has already moved on past a heading.
+fn place_as_sequence(
     placed: &mut [Placed],
     units: &[Unit],
     classifier: &classify::Classifier<'_>,
     template: &Template,
 ) {
-    // Headings as taken back so far: a placement taken back is what its neighbour sees.
-    let mut headings: Vec<usize> = units.iter().map(|u| u.heading).collect();
-    for k in 1..units.len().saturating_sub(1) {
-        let (before, unit, after) = (&units[k - 1], &units[k], &units[k + 1]);
-        let (around, own) = (headings[k - 1], headings[k]);
-        // Nothing else (a spoken heading, its sentences) came between them.
-        let adjacent =
-            before.start + before.len == unit.start && unit.start + unit.len == after.start;
-        if !adjacent || around != headings[k + 1] || own == around {
+    let placements: Vec<&classify::Placement> = units.iter().map(|u| &u.placement).collect();
+    let path = classifier.sequence(&placements);
+    for (unit, &heading) in units.iter().zip(&path) {
+        if unit.heading == heading {
             continue;
         }
-        let Some(sentences) = placed.get(unit.start..unit.start + unit.len) else {
+        let Some(name) = template.headings.get(heading) else {
             continue;
         };
-        let texts: Vec<&str> = sentences.iter().map(|p| p.sentence.text.as_str()).collect();
-        if classifier.margin(&texts, unit.previous, own, around) > BRIDGE_MARGIN {
-            continue;
-        }
-        let Some(heading) = template.headings.get(around) else {
-            continue;
-        };
-        headings[k] = around;
         for item in placed.iter_mut().skip(unit.start).take(unit.len) {
-            item.heading = heading.clone();
-            item.order = around as f32;
+            item.heading = name.clone();
+            item.order = heading as f32;
         }
     }
 }
