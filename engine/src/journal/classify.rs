@@ -11,7 +11,8 @@ const INFLECTIONS: [&str; 16] = [
     "", "n", "en", "et", "t", "er", "ar", "or", "na", "erna", "arna", "orna", "s", "e", "a", "ade",
 ];
 /// A placement by content: its heading on its own, its cue scores per template heading, and
-/// the bonus it gets for staying under the heading before it.
+/// the bonus it gets for staying under the heading before it. The scores are those after the
+/// heading the sentence before got on its own (they depend on it only where a note opens).
 #[derive(Debug, Clone)]
 pub(crate) struct Placement {
     pub(crate) heading: usize,

@@ -333,7 +333,6 @@ fn assemble(
             units.push(Unit {
                 start: placed.len(),
                 len: 1 + usize::from(answer.is_some()),
-                heading: i,
                 placement,
             });
             previous_class = Some(i);
@@ -433,11 +432,10 @@ fn assemble(
 }
 
 /// One placement by content: the sentence (or question and answer) at `start..start + len`
-/// of the placed sentences, the heading it got on its own and its cue scores.
+/// of the placed sentences, and how it was placed on its own.
 struct Unit {
     start: usize,
     len: usize,
-    heading: usize,
     placement: classify::Placement,
 }
 
@@ -453,7 +451,7 @@ fn place_as_sequence(
     let placements: Vec<&classify::Placement> = units.iter().map(|u| &u.placement).collect();
     let path = classifier.sequence(&placements);
     for (unit, &heading) in units.iter().zip(&path) {
-        if unit.heading == heading {
+        if unit.placement.heading == heading {
             continue;
         }
         let Some(name) = template.headings.get(heading) else {
