@@ -675,11 +675,7 @@ impl<'a> Classifier<'a> {
             for (h, slot) in next.iter_mut().enumerate() {
                 for (prev, &so_far) in best.iter().enumerate() {
                     let transition = if prev == h {
-                        if self.is_sticky(prev) {
-                            placement.continuity
-                        } else {
-                            0.0
-                        }
+                        self.staying_bonus(prev, placement.continuity)
                     } else if h < prev {
                         -(BACKWARD_PER_HEADING * (prev - h) as f32).min(MAX_BACKWARD)
                     } else {
@@ -740,9 +736,7 @@ impl<'a> Classifier<'a> {
         continuity: f32,
     ) -> usize {
         if let Some(p) = previous {
-            if self.is_sticky(p) {
-                scores[p] += continuity;
-            }
+            scores[p] += self.staying_bonus(p, continuity);
         }
         if tracing::enabled!(tracing::Level::TRACE) {
             let scored: Vec<String> = scores
@@ -769,6 +763,16 @@ impl<'a> Classifier<'a> {
             _ => previous
                 .filter(|&p| self.is_sticky(p))
                 .unwrap_or_else(|| self.default_heading()),
+        }
+    }
+
+    /// What staying under heading `i` after a placement there adds: `continuity`, unless the
+    /// heading holds no more than what opened it (see [`Classifier::is_sticky`]).
+    fn staying_bonus(&self, i: usize, continuity: f32) -> f32 {
+        if self.is_sticky(i) {
+            continuity
+        } else {
+            0.0
         }
     }
 
